@@ -1,0 +1,200 @@
+/*
+ * calsync.h: the one internal header.  The structs that flow through a
+ * request (request -> verify -> payload -> store -> response) and the
+ * prototypes each file exports.  No library header is included here.
+ */
+#ifndef CALSYNC_H
+#define CALSYNC_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#define CALSYNC_SCHEMA_VERSION	1
+#define WEBHOOK_PATH		"/api/v1/webhooks/calcom"
+#define MAX_BODY_DEFAULT	(1024 * 1024)
+#define MAX_ATTENDEES		100
+#define LOCATION_MAX_CHARS	255	/* appointments.location varchar(255) */
+#define EMAIL_MAX_BYTES		255	/* users.email varchar(255) */
+#define UID_MAX_BYTES		255
+#define REQUEST_ID_MAX		64
+#define DIGEST_LEN		32	/* SHA-256 */
+
+/*
+ * Every way a request can end.  outcome.c maps each to an HTTP status,
+ * a name (what the journal and the logs say) and a message.
+ */
+enum outcome {
+	OUTCOME_APPLIED,	/* the change is in appointments */
+	OUTCOME_DUPLICATE,	/* already applied; nothing changed */
+	OUTCOME_IGNORED,	/* PING or a trigger calsync does not act on */
+	OUTCOME_PENDING,	/* recorded; takes effect when its booking arrives */
+	OUTCOME_BAD_REQUEST,
+	OUTCOME_UNAUTHORIZED,
+	OUTCOME_NOT_FOUND,
+	OUTCOME_BAD_METHOD,
+	OUTCOME_LENGTH_REQUIRED,
+	OUTCOME_TOO_LARGE,
+	OUTCOME_UNSUPPORTED_TYPE,
+	OUTCOME_UNMATCHED,	/* trainer or student unknown; kept for replay */
+	OUTCOME_UNKNOWN_BOOKING,/* reschedule of a booking never seen; kept */
+	OUTCOME_UNAVAILABLE,	/* database down */
+	OUTCOME_INTERNAL,
+	OUTCOME__MAX
+};
+
+struct outcome_info {
+	int		 status;	/* HTTP status */
+	const char	*name;		/* journal and log word */
+	const char	*message;	/* default text of the JSON answer */
+};
+
+const struct outcome_info *outcome_info(enum outcome);
+int		 outcome_from_name(const char *, enum outcome *);
+
+/* log.c */
+void		 log_init(const char *progname);
+void		 log_info(const char *, ...)
+		    __attribute__((format(printf, 1, 2)));
+void		 log_warnx(const char *, ...)
+		    __attribute__((format(printf, 1, 2)));
+void		 log_warn(const char *, ...)
+		    __attribute__((format(printf, 1, 2)));
+size_t		 log_escape(char *, size_t, const char *, size_t);
+
+/* config.c: everything read from the environment at start-up */
+struct secret {
+	char		*key;
+	size_t		 len;
+};
+
+struct config {
+	const char	*database_url;
+	struct secret	 secret;
+	size_t		 max_body;
+};
+
+int		 config_load(struct config *, char *, size_t);
+int		 config_load_secret(struct secret *, char *, size_t);
+int		 parse_decimal(const char *, uint64_t, uint64_t *);
+void		 config_free(struct config *);
+
+/* timestamp.c: ISO 8601 <-> milliseconds since the epoch, UTC */
+#define TIMESTAMP_BUFSZ	48
+#define TIME_NONE	INT64_MIN	/* an absent timestamp */
+int		 timestamp_parse(const char *, size_t, int64_t *);
+void		 timestamp_format(int64_t, char [TIMESTAMP_BUFSZ]);
+void		 timestamp_format_ms(int64_t, char [TIMESTAMP_BUFSZ]);
+
+/* verify.c: HMAC-SHA256 as Cal.com signs (wraps OpenSSL) */
+enum verdict {
+	VERDICT_OK,
+	VERDICT_MISSING,	/* no header */
+	VERDICT_NO_SECRET,	/* "no-secret-provided": webhook has no secret */
+	VERDICT_MALFORMED,	/* not 64 hex digits */
+	VERDICT_MISMATCH
+};
+
+#define SIGNATURE_HEX_LEN	64
+enum verdict	 verify_signature(const struct secret *, const char *,
+		    const void *, size_t);
+void		 verify_sign(const struct secret *, const void *, size_t,
+		    char [SIGNATURE_HEX_LEN + 1]);
+void		 verify_digest(const void *, size_t, unsigned char [DIGEST_LEN]);
+const char	*verdict_reason(enum verdict);
+
+/* payload.c: Cal.com JSON -> struct delivery (wraps json-c) */
+enum trigger {
+	TRIGGER_OTHER,
+	TRIGGER_PING,
+	TRIGGER_CREATED,
+	TRIGGER_RESCHEDULED,
+	TRIGGER_CANCELLED
+};
+
+/*
+ * One verified delivery, parsed and validated.  Strings point into the
+ * parsed JSON tree held by root, which this struct owns: payload_free()
+ * releases all of them at once.  NULL means absent (or JSON null).
+ */
+struct delivery {
+	void		*root;
+	const char	*trigger;
+	enum trigger	 kind;
+	int64_t		 created_at;	/* ms; the envelope's createdAt */
+	const char	*uid;
+	const char	*reschedule_uid;
+	int64_t		 start;		/* ms */
+	int64_t		 end;		/* ms */
+	int		 length;	/* minutes, as sent */
+	int		 duration;	/* minutes, 0 when unknown */
+	const char	*title;
+	const char	*event_type;	/* eventTitle or eventType.title */
+	const char	*event_slug;	/* type */
+	const char	*description;
+	const char	*booker_notes;	/* additionalNotes or responses.notes */
+	const char	*cancellation_reason;
+	const char	*organizer_email;
+	const char	*trainer_id;	/* metadata, a uuid */
+	const char	*student_id;
+	size_t		 nattendees;
+	const char	*attendees[MAX_ATTENDEES];	/* emails, in order */
+	char		 location[LOCATION_MAX_CHARS * 4 + 1];
+	bool		 has_location;
+	bool		 full_booking;	/* organizer/attendees present */
+};
+
+int		 payload_parse(const char *, size_t, struct delivery *,
+		    char *, size_t);
+void		 payload_free(struct delivery *);
+size_t		 utf8_truncate(const char *, size_t, size_t);
+char		*payload_answer(enum outcome, const char *, const char *,
+		    const char *, const char *);
+
+/* store.c: one booking change, one transaction (wraps libpq) */
+struct store;
+
+struct applied {
+	enum outcome	 outcome;
+	char		 appointment_id[40];
+	char		 detail[256];
+};
+
+struct store	*store_new(const char *);
+void		 store_free(struct store *);
+int		 store_apply(struct store *, const char *,
+		    const struct delivery *, const unsigned char *,
+		    const char *, size_t, struct applied *);
+int		 store_keep_refused(struct store *, const char *, const char *,
+		    const unsigned char *, const char *, size_t, enum outcome,
+		    const char *);
+int		 store_check(struct store *, char *, size_t);
+int		 store_print_deliveries(struct store *, FILE *, int);
+
+/* request.c: one FastCGI request, read and answered (wraps libfcgi) */
+struct fcgi;
+
+struct request {
+	struct fcgi	*fcgi;
+	char		 id[REQUEST_ID_MAX + 1];
+	char		 remote[64];
+	char		*body;		/* owned; NUL-terminated copy */
+	size_t		 len;
+	const char	*signature;	/* FastCGI param, valid until finish */
+	const char	*content_type;
+};
+
+struct fcgi	*fcgi_new(int);
+void		 fcgi_free(struct fcgi *);
+int		 fcgi_accept(struct fcgi *);
+enum outcome	 request_read(struct fcgi *, size_t, struct request *,
+		    char *, size_t);
+int		 request_is_json(const struct request *);
+void		 request_answer(struct request *, enum outcome, const char *);
+void		 request_finish(struct request *);
+
+/* worker.c */
+int		 worker_run(const struct config *, int);
+
+#endif /* CALSYNC_H */

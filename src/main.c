@@ -1,0 +1,381 @@
+/*
+ * main.c: calsync(8): options and configuration, the listening socket,
+ * privileges, and the supervisor that keeps N workers running and stops
+ * them gracefully on SIGTERM.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <netdb.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+
+#include "calsync.h"
+
+#define MAX_WORKERS	256
+#define BACKLOG		128
+
+struct options {
+	const char	*socket;	/* NULL: inherited on fd 0 */
+	int		 workers;
+	const char	*user;		/* drop to this user when root */
+	const char	*group;		/* socket group */
+};
+
+struct slot {
+	pid_t		 pid;
+	time_t		 started;
+};
+
+static void
+usage(void)
+{
+	fprintf(stderr, "usage: calsync [-s socket] [-w workers] [-u user] "
+	    "[-g group]\n");
+	exit(1);
+}
+
+static void __attribute__((noreturn))
+die(const char *fmt, const char *arg)
+{
+	fprintf(stderr, "calsync: ");
+	fprintf(stderr, fmt, arg);
+	fputc('\n', stderr);
+	exit(1);
+}
+
+/*
+ * A stale socket file from a crash is removed; a live one (another calsync
+ * answers on it) or anything that is not a socket is left alone.
+ */
+static void
+clear_socket_path(const char *path, const struct sockaddr_un *sun)
+{
+	struct stat	 st;
+	int		 fd;
+
+	if (lstat(path, &st) == -1)
+		return;
+	if (!S_ISSOCK(st.st_mode))
+		die("%s exists and is not a socket", path);
+	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) != -1 &&
+	    connect(fd, (const struct sockaddr *)sun, sizeof(*sun)) == 0)
+		die("%s: another process is listening on it", path);
+	if (fd != -1)
+		close(fd);
+	if (unlink(path) == -1)
+		die("cannot remove stale socket %s", path);
+}
+
+/* libfcgi's FCGX_OpenSocket() exits on error and unlinks any file at the
+ * path it is given; calsync needs to say why and to refuse instead. */
+static int
+listen_unix(const char *path)
+{
+	struct sockaddr_un	 sun;
+	mode_t			 old;
+	int			 fd;
+
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	if (strlen(path) >= sizeof(sun.sun_path))
+		die("socket path too long: %s", path);
+	strcpy(sun.sun_path, path);
+	clear_socket_path(path, &sun);
+	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1)
+		die("socket: %s", strerror(errno));
+	old = umask(0117);	/* srw-rw----: the web server's group only */
+	if (bind(fd, (struct sockaddr *)&sun, sizeof(sun)) == -1) {
+		umask(old);
+		fprintf(stderr, "calsync: bind %s: %s\n", path,
+		    strerror(errno));
+		exit(1);
+	}
+	umask(old);
+	return fd;
+}
+
+static int
+listen_tcp(const char *spec)
+{
+	struct addrinfo	 hints, *res;
+	char		 host[256];
+	const char	*colon = strrchr(spec, ':');
+	int		 fd, on = 1, rc;
+
+	if (colon == NULL || colon == spec || (size_t)(colon - spec) >=
+	    sizeof(host))
+		die("%s: give HOST:PORT or a socket path", spec);
+	memcpy(host, spec, (size_t)(colon - spec));
+	host[colon - spec] = '\0';
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = AI_NUMERICHOST | AI_NUMERICSERV;
+	if ((rc = getaddrinfo(host, colon + 1, &hints, &res)) != 0)
+		die("%s: give a numeric HOST:PORT", spec);
+	if ((fd = socket(res->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0)) ==
+	    -1 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on,
+	    sizeof(on)) == -1 || bind(fd, res->ai_addr, res->ai_addrlen) ==
+	    -1) {
+		fprintf(stderr, "calsync: bind %s: %s\n", spec,
+		    strerror(errno));
+		exit(1);
+	}
+	freeaddrinfo(res);
+	return fd;
+}
+
+static int
+open_listener(const struct options *o)
+{
+	int	 fd, on = 0;
+	socklen_t len = sizeof(on);
+
+	if (o->socket == NULL) {
+		/* spawn-fcgi hands the listening socket over as fd 0. */
+		if (getsockopt(0, SOL_SOCKET, SO_ACCEPTCONN, &on, &len) == -1 ||
+		    !on)
+			die("%s", "no socket: give -s PATH or -s HOST:PORT, or "
+			    "start calsync under spawn-fcgi");
+		fd = 0;
+	} else {
+		fd = strchr(o->socket, '/') != NULL ? listen_unix(o->socket) :
+		    listen_tcp(o->socket);
+		if (listen(fd, BACKLOG) == -1)
+			die("listen: %s", strerror(errno));
+	}
+	/* Workers poll(2) it and then accept: another may get there first. */
+	if (fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK) == -1)
+		die("fcntl: %s", strerror(errno));
+	return fd;
+}
+
+/*
+ * Started as root with -u: the socket goes to that user and the socket
+ * group (-g, else the user's own), then calsync becomes that user.
+ */
+static void
+drop_privileges(const struct options *o)
+{
+	struct passwd	*pw;
+	struct group	*gr;
+	gid_t		 sock_gid;
+
+	if (o->user == NULL) {
+		if (o->group != NULL)
+			die("%s", "-g needs -u");
+		return;
+	}
+	if (geteuid() != 0)
+		die("%s", "-u needs calsync to be started as root");
+	if ((pw = getpwnam(o->user)) == NULL)
+		die("no such user: %s", o->user);
+	sock_gid = pw->pw_gid;
+	if (o->group != NULL) {
+		if ((gr = getgrnam(o->group)) == NULL)
+			die("no such group: %s", o->group);
+		sock_gid = gr->gr_gid;
+	}
+	if (o->socket != NULL && strchr(o->socket, '/') != NULL &&
+	    chown(o->socket, pw->pw_uid, sock_gid) == -1)
+		die("chown socket: %s", strerror(errno));
+	if (setgroups(1, &pw->pw_gid) == -1 || setgid(pw->pw_gid) == -1 ||
+	    setuid(pw->pw_uid) == -1)
+		die("cannot become %s", o->user);
+	if (setuid(0) != -1)
+		die("%s", "could not drop root privileges");
+}
+
+static int
+number_of_cpus(void)
+{
+	long	 n = sysconf(_SC_NPROCESSORS_ONLN);
+
+	return n < 1 ? 1 : n > MAX_WORKERS ? MAX_WORKERS : (int)n;
+}
+
+static void
+parse_options(int argc, char *argv[], struct options *o)
+{
+	uint64_t	 n;
+	int		 ch;
+
+	memset(o, 0, sizeof(*o));
+	while ((ch = getopt(argc, argv, "g:s:u:w:")) != -1)
+		switch (ch) {
+		case 'g':
+			o->group = optarg;
+			break;
+		case 's':
+			o->socket = optarg;
+			break;
+		case 'u':
+			o->user = optarg;
+			break;
+		case 'w':
+			if (parse_decimal(optarg, MAX_WORKERS, &n) == -1 ||
+			    n == 0)
+				die("-w %s: give a number of workers from 1 "
+				    "to 256", optarg);
+			o->workers = (int)n;
+			break;
+		default:
+			usage();
+		}
+	if (optind != argc)
+		usage();
+	if (o->workers == 0)
+		o->workers = number_of_cpus();
+}
+
+static pid_t
+start_worker(const struct config *cfg, int listen_fd)
+{
+	pid_t	 pid;
+
+	if ((pid = fork()) == -1) {
+		log_warn("fork");
+		return -1;
+	}
+	if (pid == 0)
+		_exit(worker_run(cfg, listen_fd));
+	return pid;
+}
+
+static void
+log_exit(pid_t pid, int status)
+{
+	if (WIFSIGNALED(status))
+		log_warnx("worker %d killed by signal %d; starting another",
+		    (int)pid, WTERMSIG(status));
+	else
+		log_warnx("worker %d exited with status %d; starting another",
+		    (int)pid, WEXITSTATUS(status));
+}
+
+/*
+ * A worker that dies is replaced at once, unless it had run for under a
+ * second: then after a second, so a broken setup does not fork in a loop.
+ */
+static void
+keep_workers(const struct config *cfg, int fd, struct slot *slots, int n)
+{
+	time_t	 now = time(NULL);
+	int	 i;
+
+	for (i = 0; i < n; i++)
+		if (slots[i].pid == 0 && now - slots[i].started >= 1) {
+			slots[i].pid = start_worker(cfg, fd);
+			slots[i].started = now;
+			if (slots[i].pid == -1)
+				slots[i].pid = 0;
+		}
+}
+
+static void
+reap(struct slot *slots, int n, int stopping)
+{
+	pid_t	 pid;
+	int	 status, i;
+
+	while ((pid = waitpid(-1, &status, WNOHANG)) > 0)
+		for (i = 0; i < n; i++)
+			if (slots[i].pid == pid) {
+				slots[i].pid = 0;
+				if (!stopping)
+					log_exit(pid, status);
+			}
+}
+
+static int
+running(const struct slot *slots, int n)
+{
+	int	 i, count = 0;
+
+	for (i = 0; i < n; i++)
+		count += slots[i].pid != 0;
+	return count;
+}
+
+static int
+supervise(const struct config *cfg, int fd, int n, const sigset_t *set)
+{
+	struct slot	*slots;
+	struct timespec	 tick = { 1, 0 };
+	int		 sig, i, stopping = 0;
+
+	if ((slots = calloc((size_t)n, sizeof(*slots))) == NULL) {
+		log_warnx("out of memory");
+		return 1;
+	}
+	for (i = 0; i < n; i++)
+		slots[i].started = time(NULL) - 1;
+	log_info("started: %d workers", n);
+	for (;;) {
+		if (!stopping)
+			keep_workers(cfg, fd, slots, n);
+		sig = sigtimedwait(set, NULL, &tick);
+		if (sig == SIGCHLD || sig == -1)
+			reap(slots, n, stopping);
+		if (sig == SIGHUP)
+			log_info("SIGHUP: nothing to reload; restart calsync "
+			    "to change its configuration");
+		if ((sig == SIGTERM || sig == SIGINT) && !stopping) {
+			/* Workers finish the request in hand, then exit. */
+			log_info("stopping: waiting for %d workers",
+			    running(slots, n));
+			stopping = 1;
+			for (i = 0; i < n; i++)
+				if (slots[i].pid != 0)
+					kill(slots[i].pid, SIGTERM);
+		}
+		if (stopping && running(slots, n) == 0)
+			break;
+	}
+	free(slots);
+	log_info("stopped");
+	return 0;
+}
+
+int
+main(int argc, char *argv[])
+{
+	struct options	 o;
+	struct config	 cfg;
+	char		 err[512];
+	sigset_t	 set;
+	int		 fd, rc;
+
+	log_init("calsync");
+	parse_options(argc, argv, &o);
+	if (config_load(&cfg, err, sizeof(err)) == -1)
+		die("%s", err);
+	fd = open_listener(&o);
+	drop_privileges(&o);
+
+	/* Signals are taken synchronously: sigtimedwait() here, a signalfd
+	 * in each worker.  Nothing runs in a signal handler. */
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
+	sigaddset(&set, SIGCHLD);
+	sigprocmask(SIG_BLOCK, &set, NULL);
+
+	rc = supervise(&cfg, fd, o.workers, &set);
+	if (o.socket != NULL && strchr(o.socket, '/') != NULL)
+		unlink(o.socket);
+	config_free(&cfg);
+	return rc;
+}

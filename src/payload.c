@@ -1,0 +1,514 @@
+/*
+ * payload.c: a verified Cal.com body -> struct delivery, strictly: every
+ * field calsync uses is described in one table with its JSON type and
+ * validator; anything else in the body is ignored.  Also builds the
+ * JSON answers.  The only file that uses json-c.
+ */
+#include "config.h"
+
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <json-c/json.h>
+
+#include "calsync.h"
+
+#define JSON_MAX_DEPTH	32
+#define MINUTES_MAX	(7 * 24 * 60)
+
+enum ftype {
+	F_UID,		/* printable ASCII, no blanks or quotes */
+	F_TEXT,		/* any UTF-8 text without NUL */
+	F_EMAIL,
+	F_UUID,
+	F_TIME,		/* ISO 8601 with a zone */
+	F_MINUTES,	/* integer 1..MINUTES_MAX */
+	F_LOCATION	/* text, cut to LOCATION_MAX_CHARS characters */
+};
+
+struct field {
+	const char	*path;	/* dotted, below "payload" */
+	enum ftype	 type;
+	size_t		 off;	/* where it goes in struct delivery */
+};
+
+#define AT(member)	offsetof(struct delivery, member)
+
+/*
+ * Where two paths fill one member, the first one present wins: Cal.com
+ * sends eventTitle, the seed guide eventType.title; Cal.com puts the
+ * booker's notes in additionalNotes and in responses.notes.value.
+ */
+static const struct field fields[] = {
+	{ "uid",			F_UID,		AT(uid) },
+	{ "rescheduleUid",		F_UID,		AT(reschedule_uid) },
+	{ "startTime",			F_TIME,		AT(start) },
+	{ "endTime",			F_TIME,		AT(end) },
+	{ "length",			F_MINUTES,	AT(length) },
+	{ "title",			F_TEXT,		AT(title) },
+	{ "eventTitle",			F_TEXT,		AT(event_type) },
+	{ "eventType.title",		F_TEXT,		AT(event_type) },
+	{ "type",			F_TEXT,		AT(event_slug) },
+	{ "description",		F_TEXT,		AT(description) },
+	{ "additionalNotes",		F_TEXT,		AT(booker_notes) },
+	{ "responses.notes.value",	F_TEXT,		AT(booker_notes) },
+	{ "cancellationReason",		F_TEXT,		AT(cancellation_reason) },
+	{ "location",			F_LOCATION,	AT(location) },
+	{ "organizer.email",		F_EMAIL,	AT(organizer_email) },
+	{ "metadata.trainer_id",	F_UUID,		AT(trainer_id) },
+	{ "metadata.student_id",	F_UUID,		AT(student_id) },
+};
+
+static const struct {
+	const char	*name;
+	enum trigger	 kind;
+} triggers[] = {
+	{ "PING",		 TRIGGER_PING },
+	{ "BOOKING_CREATED",	 TRIGGER_CREATED },
+	{ "BOOKING_RESCHEDULED", TRIGGER_RESCHEDULED },
+	{ "BOOKING_CANCELLED",	 TRIGGER_CANCELLED },
+};
+
+/* Follow a dotted path; NULL if any step is missing or not an object. */
+static struct json_object *
+lookup(struct json_object *obj, const char *path)
+{
+	char		 step[64];
+	const char	*dot;
+	size_t		 n;
+
+	while (obj != NULL && json_object_is_type(obj, json_type_object)) {
+		dot = strchr(path, '.');
+		n = dot == NULL ? strlen(path) : (size_t)(dot - path);
+		if (n >= sizeof(step))
+			return NULL;
+		memcpy(step, path, n);
+		step[n] = '\0';
+		if (!json_object_object_get_ex(obj, step, &obj))
+			return NULL;
+		if (dot == NULL)
+			return obj;
+		path = dot + 1;
+	}
+	return NULL;
+}
+
+/*
+ * Number of characters of the longest prefix of s (len bytes of valid
+ * UTF-8) that has at most max characters, in bytes: a cut there never
+ * splits a character.
+ */
+size_t
+utf8_truncate(const char *s, size_t len, size_t max)
+{
+	size_t	 i, chars = 0;
+
+	for (i = 0; i < len; i++)
+		if (((unsigned char)s[i] & 0xc0) != 0x80 && chars++ == max)
+			return i;
+	return len;
+}
+
+static int
+valid_uid(const char *s, size_t len)
+{
+	size_t	 i;
+
+	if (len == 0 || len > UID_MAX_BYTES)
+		return 0;
+	for (i = 0; i < len; i++)
+		if (s[i] <= 0x20 || s[i] >= 0x7f || s[i] == '"' ||
+		    s[i] == '\\' || s[i] == '\'')
+			return 0;
+	return 1;
+}
+
+static int
+valid_email(const char *s, size_t len)
+{
+	const char	*at = memchr(s, '@', len);
+	size_t		 i;
+
+	if (len < 3 || len > EMAIL_MAX_BYTES || at == NULL || at == s ||
+	    at == s + len - 1)
+		return 0;
+	for (i = 0; i < len; i++)
+		if ((unsigned char)s[i] <= 0x20 || s[i] == 0x7f)
+			return 0;
+	return 1;
+}
+
+static int
+valid_uuid(const char *s, size_t len)
+{
+	size_t	 i;
+
+	if (len != 36)
+		return 0;
+	for (i = 0; i < len; i++) {
+		if (i == 8 || i == 13 || i == 18 || i == 23) {
+			if (s[i] != '-')
+				return 0;
+		} else if (strchr("0123456789abcdefABCDEF", s[i]) == NULL ||
+		    s[i] == '\0')
+			return 0;
+	}
+	return 1;
+}
+
+/* A string member: JSON string, no NUL inside, and the type's rules. */
+static int
+take_string(struct json_object *v, enum ftype type, const char **out,
+    size_t *outlen)
+{
+	const char	*s;
+	int		 len;
+
+	if (!json_object_is_type(v, json_type_string))
+		return -1;
+	s = json_object_get_string(v);
+	len = json_object_get_string_len(v);
+	if (len < 0 || strlen(s) != (size_t)len)
+		return -1;
+	if ((type == F_UID && !valid_uid(s, (size_t)len)) ||
+	    (type == F_EMAIL && !valid_email(s, (size_t)len)) ||
+	    (type == F_UUID && !valid_uuid(s, (size_t)len)))
+		return -1;
+	*out = s;
+	*outlen = (size_t)len;
+	return 0;
+}
+
+static const char *
+type_words(enum ftype type)
+{
+	switch (type) {
+	case F_UID:
+		return "a booking uid (1 to 255 printable characters)";
+	case F_EMAIL:
+		return "an email address of at most 255 bytes";
+	case F_UUID:
+		return "a uuid";
+	case F_TIME:
+		return "an ISO 8601 timestamp with a zone";
+	case F_MINUTES:
+		return "a whole number of minutes from 1 to 10080";
+	default:
+		return "a string without NUL characters";
+	}
+}
+
+/* Store one present, non-null value; -1 if it breaks its rules. */
+static int
+take_field(struct delivery *d, const struct field *f, struct json_object *v)
+{
+	char		*dst = (char *)d + f->off;
+	const char	*s;
+	size_t		 len, cut;
+	int64_t		 n;
+
+	if (f->type == F_MINUTES) {
+		if (!json_object_is_type(v, json_type_int))
+			return -1;
+		n = json_object_get_int64(v);
+		if (n < 1 || n > MINUTES_MAX)
+			return -1;
+		*(int *)(void *)dst = (int)n;
+		return 0;
+	}
+	if (take_string(v, f->type, &s, &len) == -1)
+		return -1;
+	switch (f->type) {
+	case F_TIME:
+		return timestamp_parse(s, len, (int64_t *)(void *)dst);
+	case F_LOCATION:
+		cut = utf8_truncate(s, len, LOCATION_MAX_CHARS);
+		memcpy(d->location, s, cut);
+		d->location[cut] = '\0';
+		d->has_location = true;
+		return 0;
+	default:
+		*(const char **)(void *)dst = s;
+		return 0;
+	}
+}
+
+static int
+already_set(const struct delivery *d, const struct field *f)
+{
+	const char	*dst = (const char *)d + f->off;
+
+	switch (f->type) {
+	case F_TIME:
+		return *(const int64_t *)(const void *)dst != TIME_NONE;
+	case F_MINUTES:
+		return *(const int *)(const void *)dst != 0;
+	case F_LOCATION:
+		return d->has_location;
+	default:
+		return *(const char *const *)(const void *)dst != NULL;
+	}
+}
+
+static int
+take_fields(struct delivery *d, struct json_object *payload, char *err,
+    size_t errsz)
+{
+	struct json_object	*v;
+	size_t			 i;
+
+	for (i = 0; i < sizeof(fields) / sizeof(fields[0]); i++) {
+		if (already_set(d, &fields[i]))
+			continue;
+		v = lookup(payload, fields[i].path);
+		if (v == NULL || json_object_is_type(v, json_type_null))
+			continue;
+		if (take_field(d, &fields[i], v) == -1) {
+			snprintf(err, errsz, "payload.%s must be %s",
+			    fields[i].path, type_words(fields[i].type));
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* attendees[].email, in order: the first is the booker, then guests. */
+static int
+take_attendees(struct delivery *d, struct json_object *payload, char *err,
+    size_t errsz)
+{
+	struct json_object	*list, *email;
+	const char		*s;
+	size_t			 i, n, len;
+
+	if ((list = lookup(payload, "attendees")) == NULL ||
+	    json_object_is_type(list, json_type_null))
+		return 0;
+	if (!json_object_is_type(list, json_type_array)) {
+		snprintf(err, errsz, "payload.attendees must be an array");
+		return -1;
+	}
+	if ((n = json_object_array_length(list)) > MAX_ATTENDEES) {
+		snprintf(err, errsz, "payload.attendees has more than %d "
+		    "entries", MAX_ATTENDEES);
+		return -1;
+	}
+	for (i = 0; i < n; i++) {
+		email = lookup(json_object_array_get_idx(list, i), "email");
+		if (email == NULL ||
+		    take_string(email, F_EMAIL, &s, &len) == -1) {
+			snprintf(err, errsz, "payload.attendees[%zu].email "
+			    "must be %s", i, type_words(F_EMAIL));
+			return -1;
+		}
+		d->attendees[d->nattendees++] = s;
+	}
+	return 0;
+}
+
+/* What each trigger cannot do without, and the duration rule. */
+static int
+check_booking(struct delivery *d, char *err, size_t errsz)
+{
+	const char	*missing = NULL;
+
+	if (d->uid == NULL)
+		missing = "payload.uid";
+	else if (d->kind != TRIGGER_CANCELLED && d->start == TIME_NONE)
+		missing = "payload.startTime";
+	else if (d->kind == TRIGGER_CREATED && d->organizer_email == NULL &&
+	    d->trainer_id == NULL)
+		missing = "payload.organizer.email";
+	else if (d->kind == TRIGGER_CREATED && d->nattendees == 0 &&
+	    d->student_id == NULL)
+		missing = "payload.attendees";
+	if (missing != NULL) {
+		snprintf(err, errsz, "%s is required for %s", missing,
+		    d->trigger);
+		return -1;
+	}
+	if (d->start != TIME_NONE && d->end != TIME_NONE) {
+		if (d->end <= d->start) {
+			snprintf(err, errsz, "payload.endTime must be after "
+			    "payload.startTime");
+			return -1;
+		}
+		if (d->end - d->start > (int64_t)MINUTES_MAX * 60000) {
+			snprintf(err, errsz, "payload.endTime is more than "
+			    "7 days after payload.startTime");
+			return -1;
+		}
+		d->duration = (int)((d->end - d->start + 30000) / 60000);
+		if (d->duration == 0)
+			d->duration = 1;
+	} else
+		d->duration = d->length;
+	d->full_booking = d->organizer_email != NULL || d->trainer_id != NULL;
+	return 0;
+}
+
+static int
+take_envelope(struct delivery *d, struct json_object *root, char *err,
+    size_t errsz)
+{
+	struct json_object	*v;
+	const char		*s;
+	size_t			 i, len;
+
+	v = lookup(root, "triggerEvent");
+	if (v == NULL || take_string(v, F_UID, &s, &len) == -1 || len > 64) {
+		snprintf(err, errsz, "triggerEvent must be a Cal.com trigger "
+		    "name such as BOOKING_CREATED");
+		return -1;
+	}
+	d->trigger = s;
+	for (i = 0; i < sizeof(triggers) / sizeof(triggers[0]); i++)
+		if (strcmp(s, triggers[i].name) == 0)
+			d->kind = triggers[i].kind;
+	v = lookup(root, "createdAt");
+	if (v != NULL && !json_object_is_type(v, json_type_null) &&
+	    (take_string(v, F_TIME, &s, &len) == -1 ||
+	    timestamp_parse(s, len, &d->created_at) == -1)) {
+		snprintf(err, errsz, "createdAt must be %s",
+		    type_words(F_TIME));
+		return -1;
+	}
+	return 0;
+}
+
+static struct json_object *
+parse_json(const char *body, size_t len, char *err, size_t errsz)
+{
+	struct json_tokener	*tok;
+	struct json_object	*root;
+	enum json_tokener_error	 jerr;
+	size_t			 used;
+
+	if (len > INT32_MAX || (tok = json_tokener_new_ex(JSON_MAX_DEPTH)) ==
+	    NULL) {
+		snprintf(err, errsz, "body too large to parse");
+		return NULL;
+	}
+	json_tokener_set_flags(tok,
+	    JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);
+	root = json_tokener_parse_ex(tok, body, (int)len);
+	jerr = json_tokener_get_error(tok);
+	used = json_tokener_get_parse_end(tok);
+	json_tokener_free(tok);
+	if (root == NULL || jerr != json_tokener_success) {
+		snprintf(err, errsz, "body is not valid JSON: %s",
+		    jerr == json_tokener_continue ? "unexpected end" :
+		    json_tokener_error_desc(jerr));
+		json_object_put(root);
+		return NULL;
+	}
+	if (used != len) {
+		snprintf(err, errsz, "body is not valid JSON: trailing "
+		    "characters after the object");
+		json_object_put(root);
+		return NULL;
+	}
+	if (!json_object_is_type(root, json_type_object)) {
+		snprintf(err, errsz, "body must be a JSON object");
+		json_object_put(root);
+		return NULL;
+	}
+	return root;
+}
+
+/*
+ * Fills d from body.  On error, err says what is wrong in words a Cal.com
+ * operator can act on, and d may hold what was read so far (the trigger
+ * and uid, for the journal); payload_free() must be called either way.
+ */
+int
+payload_parse(const char *body, size_t len, struct delivery *d, char *err,
+    size_t errsz)
+{
+	struct json_object	*root, *payload;
+
+	memset(d, 0, sizeof(*d));
+	d->created_at = d->start = d->end = TIME_NONE;
+	if ((root = parse_json(body, len, err, errsz)) == NULL)
+		return -1;
+	d->root = root;
+	if (take_envelope(d, root, err, errsz) == -1)
+		return -1;
+
+	/* MEETING_STARTED and MEETING_ENDED are flat: no payload key. */
+	if ((payload = lookup(root, "payload")) == NULL)
+		payload = root;
+	if (!json_object_is_type(payload, json_type_object)) {
+		snprintf(err, errsz, "payload must be a JSON object");
+		return -1;
+	}
+
+	/*
+	 * Triggers calsync only records are read leniently: their shapes
+	 * vary and change, and a delivery must never be refused for a
+	 * field calsync does not use.
+	 */
+	if (d->kind == TRIGGER_OTHER || d->kind == TRIGGER_PING) {
+		struct json_object	*v = lookup(payload, "uid");
+		const char		*s;
+		size_t			 n;
+
+		if (v != NULL && take_string(v, F_UID, &s, &n) == 0)
+			d->uid = s;
+		return 0;
+	}
+	if (take_fields(d, payload, err, errsz) == -1 ||
+	    take_attendees(d, payload, err, errsz) == -1)
+		return -1;
+	return check_booking(d, err, errsz);
+}
+
+void
+payload_free(struct delivery *d)
+{
+	json_object_put(d->root);
+	d->root = NULL;
+}
+
+static void
+add_string(struct json_object *obj, const char *key, const char *value)
+{
+	if (value != NULL && *value != '\0')
+		json_object_object_add(obj, key,
+		    json_object_new_string(value));
+}
+
+/*
+ * The JSON body of an answer: {"status": ...} for 2xx, {"error": ...}
+ * otherwise, with the request id to find the log line.  Returns a
+ * string the caller frees, or NULL if out of memory.
+ */
+char *
+payload_answer(enum outcome o, const char *detail, const char *request_id,
+    const char *uid, const char *appointment_id)
+{
+	const struct outcome_info	*info = outcome_info(o);
+	struct json_object		*obj;
+	char				*out;
+
+	if ((obj = json_object_new_object()) == NULL)
+		return NULL;
+	if (detail == NULL || *detail == '\0')
+		detail = info->message;
+	if (info->status < 300) {
+		add_string(obj, "status", info->name);
+		if (strcmp(detail, info->name) != 0)
+			add_string(obj, "detail", detail);
+	} else {
+		add_string(obj, "error", detail);
+		add_string(obj, "outcome", info->name);
+	}
+	add_string(obj, "uid", uid);
+	add_string(obj, "appointment_id", appointment_id);
+	add_string(obj, "request_id", request_id);
+	out = strdup(json_object_to_json_string_ext(obj,
+	    JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+	json_object_put(obj);
+	return out;
+}

@@ -1,0 +1,382 @@
+/*
+ * store.c: calsync's side of PostgreSQL.  One connection a worker, made
+ * on first use and made again when it breaks; one statement a delivery
+ * (calsync.apply_delivery, in sql/calsync.sql); the journal of refused
+ * deliveries; the operator's queries.  The only file that uses libpq.
+ */
+#include "config.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include <libpq-fe.h>
+
+#include "calsync.h"
+
+#define APPLY_PARAMS	21
+#define TRIES		3	/* for serialization failures and deadlocks */
+
+struct store {
+	char	*conninfo;
+	PGconn	*conn;
+};
+
+/*
+ * The SQL of a delivery lives in sql/calsync.sql as one function, so that
+ * a delivery is one round trip and one transaction whatever it does.
+ */
+static const char apply_sql[] =
+	"SELECT outcome, appointment_id, detail FROM calsync.apply_delivery("
+	"$1::text, $2::text, $3::timestamptz, $4::text, $5::text,"
+	" $6::timestamp, $7::integer, $8::text, $9::text, $10::text,"
+	" $11::text, $12::text, $13::text, $14::text, $15::text,"
+	" pg_catalog.string_to_array($16::text, E'\\n'), $17::uuid, $18::uuid,"
+	" $19::boolean, $20::bytea, $21::bytea)";
+
+static const char refused_sql[] =
+	"INSERT INTO calsync.deliveries (request_id, trigger, uid,"
+	" body_sha256, outcome, detail, body)"
+	" VALUES ($1, $2, $3, $4::bytea, $5, $6, $7::bytea)";
+
+static const char check_sql[] =
+	"SELECT (SELECT max(version) FROM calsync.schema_version),"
+	" pg_catalog.has_table_privilege('public.appointments', 'INSERT'),"
+	" pg_catalog.has_table_privilege('public.users', 'SELECT'),"
+	" pg_catalog.has_function_privilege('calsync.apply_delivery(text,"
+	"text,timestamptz,text,text,timestamp,integer,text,text,text,text,text,"
+	"text,text,text,text[],uuid,uuid,boolean,bytea,bytea)', 'EXECUTE')";
+
+static const char deliveries_sql[] =
+	"SELECT id, pg_catalog.to_char(received_at AT TIME ZONE 'UTC',"
+	" 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), coalesce(trigger, '-'),"
+	" coalesce(uid, '-'), outcome, coalesce(detail, '')"
+	" FROM calsync.deliveries ORDER BY id DESC LIMIT $1::integer";
+
+struct store *
+store_new(const char *conninfo)
+{
+	struct store	*s;
+
+	if ((s = calloc(1, sizeof(*s))) == NULL)
+		return NULL;
+	if ((s->conninfo = strdup(conninfo)) == NULL) {
+		free(s);
+		return NULL;
+	}
+	return s;
+}
+
+void
+store_free(struct store *s)
+{
+	if (s == NULL)
+		return;
+	PQfinish(s->conn);
+	free(s->conninfo);
+	free(s);
+}
+
+/* The first line of a libpq message: no DETAIL, which may hold row data. */
+static void
+log_pq(const char *what, const PGconn *conn, const PGresult *res)
+{
+	const char	*msg, *state = NULL;
+	size_t		 len;
+	char		 esc[512];
+
+	if (res != NULL) {
+		msg = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
+		state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+		if (msg == NULL)
+			msg = PQresultErrorMessage(res);
+	} else
+		msg = PQerrorMessage(conn);
+	len = strcspn(msg, "\n");
+	log_escape(esc, sizeof(esc), msg, len);
+	log_warnx("database: %s: sqlstate=%s %s", what,
+	    state != NULL ? state : "-", esc);
+}
+
+static int
+session_setup(PGconn *conn)
+{
+	PGresult	*res;
+	int		 ok;
+
+	/* Nothing calsync runs may resolve names through a search_path. */
+	res = PQexec(conn, "SELECT pg_catalog.set_config('search_path', '',"
+	    " false)");
+	ok = PQresultStatus(res) == PGRES_TUPLES_OK;
+	if (!ok)
+		log_pq("setting search_path", conn, res);
+	PQclear(res);
+	if (!ok)
+		return -1;
+	res = PQprepare(conn, "apply", apply_sql, 0, NULL);
+	ok = PQresultStatus(res) == PGRES_COMMAND_OK;
+	if (!ok)
+		log_pq("preparing calsync.apply_delivery (run sql/calsync.sql?)",
+		    conn, res);
+	PQclear(res);
+	return ok ? 0 : -1;
+}
+
+/* A working connection, made now if there is none or it broke. */
+static PGconn *
+store_conn(struct store *s)
+{
+	static const char *const keys[] = { "dbname", "application_name",
+	    "fallback_application_name", NULL };
+	const char		*values[] = { s->conninfo, NULL, "calsync",
+	    NULL };
+
+	if (s->conn != NULL && PQstatus(s->conn) == CONNECTION_OK)
+		return s->conn;
+	PQfinish(s->conn);
+	s->conn = PQconnectdbParams(keys, values, 1);
+	if (s->conn == NULL || PQstatus(s->conn) != CONNECTION_OK) {
+		log_pq("cannot connect", s->conn, NULL);
+		PQfinish(s->conn);
+		s->conn = NULL;
+		return NULL;
+	}
+	if (session_setup(s->conn) == -1) {
+		PQfinish(s->conn);
+		s->conn = NULL;
+		return NULL;
+	}
+	return s->conn;
+}
+
+static int
+retryable(const PGresult *res)
+{
+	const char	*state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+
+	return state != NULL && (strcmp(state, "40001") == 0 ||
+	    strcmp(state, "40P01") == 0);
+}
+
+/* Run a prepared or plain statement; the caller clears the result. */
+static enum outcome
+run(struct store *s, const char *what, const char *stmt, const char *sql,
+    int n, const char *const *values, const int *lengths, const int *formats,
+    PGresult **out)
+{
+	PGconn		*conn;
+	PGresult	*res = NULL;
+	ExecStatusType	 st;
+	int		 try;
+
+	*out = NULL;
+	for (try = 0; try < TRIES; try++) {
+		if ((conn = store_conn(s)) == NULL)
+			return OUTCOME_UNAVAILABLE;
+		PQclear(res);
+		res = stmt != NULL ?
+		    PQexecPrepared(conn, stmt, n, values, lengths, formats, 0) :
+		    PQexecParams(conn, sql, n, NULL, values, lengths, formats, 0);
+		st = PQresultStatus(res);
+		if (st == PGRES_TUPLES_OK || st == PGRES_COMMAND_OK) {
+			*out = res;
+			return OUTCOME_APPLIED;
+		}
+		if (PQstatus(conn) != CONNECTION_OK) {
+			log_pq(what, conn, NULL);
+			PQclear(res);
+			return OUTCOME_UNAVAILABLE;
+		}
+		if (!retryable(res))
+			break;
+	}
+	log_pq(what, conn, res);
+	PQclear(res);
+	return OUTCOME_INTERNAL;
+}
+
+static const char *
+or_null(const char *s)
+{
+	return s != NULL && *s != '\0' ? s : NULL;
+}
+
+/* Attendee emails, one a line: valid_email() admits no blank in them. */
+static char *
+join_attendees(const struct delivery *d)
+{
+	size_t	 i, len = 1, off = 0;
+	char	*out;
+
+	for (i = 0; i < d->nattendees; i++)
+		len += strlen(d->attendees[i]) + 1;
+	if ((out = malloc(len)) == NULL)
+		return NULL;
+	for (i = 0; i < d->nattendees; i++) {
+		len = strlen(d->attendees[i]);
+		memcpy(out + off, d->attendees[i], len);
+		off += len;
+		out[off++] = '\n';
+	}
+	out[off > 0 ? off - 1 : 0] = '\0';
+	return out;
+}
+
+int
+store_apply(struct store *s, const char *request_id,
+    const struct delivery *d, const unsigned char *digest, const char *body,
+    size_t len, struct applied *a)
+{
+	const char	*v[APPLY_PARAMS];
+	int		 lengths[APPLY_PARAMS] = { 0 };
+	int		 formats[APPLY_PARAMS] = { 0 };
+	char		 created[TIMESTAMP_BUFSZ], start[TIMESTAMP_BUFSZ];
+	char		 duration[16];
+	char		*attendees;
+	PGresult	*res;
+	enum outcome	 o;
+
+	memset(a, 0, sizeof(*a));
+	if ((attendees = join_attendees(d)) == NULL) {
+		a->outcome = OUTCOME_INTERNAL;
+		return -1;
+	}
+	if (d->created_at != TIME_NONE)
+		timestamp_format_ms(d->created_at, created);
+	if (d->start != TIME_NONE)
+		timestamp_format(d->start, start);
+	snprintf(duration, sizeof(duration), "%d", d->duration);
+
+	v[0] = request_id;
+	v[1] = d->trigger;
+	v[2] = d->created_at != TIME_NONE ? created : NULL;
+	v[3] = d->uid;
+	v[4] = d->reschedule_uid;
+	v[5] = d->start != TIME_NONE ? start : NULL;
+	v[6] = d->duration > 0 ? duration : NULL;
+	v[7] = d->title;
+	v[8] = d->event_type;
+	v[9] = d->event_slug;
+	v[10] = d->description;
+	v[11] = d->booker_notes;
+	v[12] = d->has_location ? d->location : NULL;
+	v[13] = d->cancellation_reason;
+	v[14] = d->organizer_email;
+	v[15] = attendees;
+	v[16] = d->trainer_id;
+	v[17] = d->student_id;
+	v[18] = d->full_booking ? "t" : "f";
+	v[19] = (const char *)digest;
+	lengths[19] = DIGEST_LEN;
+	formats[19] = 1;
+	v[20] = body;
+	lengths[20] = (int)len;
+	formats[20] = 1;
+
+	o = run(s, "applying a delivery", "apply", NULL, APPLY_PARAMS, v,
+	    lengths, formats, &res);
+	free(attendees);
+	if (o != OUTCOME_APPLIED) {
+		a->outcome = o;
+		return -1;
+	}
+	if (PQntuples(res) != 1 ||
+	    outcome_from_name(PQgetvalue(res, 0, 0), &a->outcome) == -1) {
+		log_warnx("database: calsync.apply_delivery answered an "
+		    "unknown outcome");
+		a->outcome = OUTCOME_INTERNAL;
+		PQclear(res);
+		return -1;
+	}
+	snprintf(a->appointment_id, sizeof(a->appointment_id), "%s",
+	    PQgetvalue(res, 0, 1));
+	snprintf(a->detail, sizeof(a->detail), "%s", PQgetvalue(res, 0, 2));
+	PQclear(res);
+	return 0;
+}
+
+/*
+ * Keep a verified delivery that calsync could not read (bad JSON, a
+ * payload template): it came from Cal.com, and Cal.com will not send it
+ * again.
+ */
+int
+store_keep_refused(struct store *s, const char *request_id,
+    const char *trigger, const unsigned char *digest, const char *body,
+    size_t len, enum outcome o, const char *detail)
+{
+	const char	*v[7];
+	int		 lengths[7] = { 0, 0, 0, DIGEST_LEN, 0, 0, (int)len };
+	int		 formats[7] = { 0, 0, 0, 1, 0, 0, 1 };
+	PGresult	*res;
+
+	v[0] = request_id;
+	v[1] = or_null(trigger);
+	v[2] = NULL;
+	v[3] = (const char *)digest;
+	v[4] = outcome_info(o)->name;
+	v[5] = detail;
+	v[6] = body;
+	if (run(s, "journaling a refused delivery", NULL, refused_sql, 7, v,
+	    lengths, formats, &res) != OUTCOME_APPLIED)
+		return -1;
+	PQclear(res);
+	return 0;
+}
+
+/* calsyncctl check: reachable, schema current, privileges in place. */
+int
+store_check(struct store *s, char *msg, size_t msgsz)
+{
+	PGresult	*res;
+	const char	*version;
+	int		 rc = -1;
+
+	if (run(s, "checking the schema", NULL, check_sql, 0, NULL, NULL, NULL,
+	    &res) != OUTCOME_APPLIED) {
+		snprintf(msg, msgsz, "cannot query the database: is "
+		    "sql/calsync.sql loaded and DATABASE_URL right?");
+		return -1;
+	}
+	version = PQgetvalue(res, 0, 0);
+	if (atoi(version) != CALSYNC_SCHEMA_VERSION)
+		snprintf(msg, msgsz, "calsync schema version is %s, this "
+		    "calsync needs %d: run sql/calsync.sql",
+		    *version != '\0' ? version : "missing",
+		    CALSYNC_SCHEMA_VERSION);
+	else if (strcmp(PQgetvalue(res, 0, 1), "t") != 0 ||
+	    strcmp(PQgetvalue(res, 0, 2), "t") != 0 ||
+	    strcmp(PQgetvalue(res, 0, 3), "t") != 0)
+		snprintf(msg, msgsz, "this database user may not read users, "
+		    "write appointments or run calsync.apply_delivery: grant "
+		    "the calsync role to it");
+	else {
+		snprintf(msg, msgsz, "database reachable, calsync schema "
+		    "version %d", CALSYNC_SCHEMA_VERSION);
+		rc = 0;
+	}
+	PQclear(res);
+	return rc;
+}
+
+int
+store_print_deliveries(struct store *s, FILE *out, int limit)
+{
+	char		 n[16];
+	const char	*v[1] = { n };
+	PGresult	*res;
+	int		 i;
+
+	snprintf(n, sizeof(n), "%d", limit);
+	if (run(s, "listing deliveries", NULL, deliveries_sql, 1, v, NULL,
+	    NULL, &res) != OUTCOME_APPLIED)
+		return -1;
+	fprintf(out, "%-8s %-20s %-24s %-28s %-16s %s\n", "ID", "RECEIVED",
+	    "TRIGGER", "UID", "OUTCOME", "DETAIL");
+	for (i = 0; i < PQntuples(res); i++)
+		fprintf(out, "%-8s %-20s %-24s %-28s %-16s %s\n",
+		    PQgetvalue(res, i, 0), PQgetvalue(res, i, 1),
+		    PQgetvalue(res, i, 2), PQgetvalue(res, i, 3),
+		    PQgetvalue(res, i, 4), PQgetvalue(res, i, 5));
+	PQclear(res);
+	return 0;
+}
