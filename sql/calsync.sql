@@ -4,6 +4,7 @@
 -- Run it as the owner of the GA Personal tables (or a superuser):
 --     psql -v ON_ERROR_STOP=1 -f calsync.sql "$ADMIN_DATABASE_URL"
 \set ON_ERROR_STOP on
+SET client_min_messages = warning;
 BEGIN;
 -- Two runs at once would race on CREATE ... IF NOT EXISTS.
 SELECT pg_catalog.pg_advisory_xact_lock(7710585);
@@ -173,11 +174,12 @@ BEGIN
 END
 $$;
 
--- Move the appointment of a booking to a new time, and let the new uid
--- name it too.  It is scheduled again even if it had been cancelled: a
--- reschedule after "request reschedule" brings the session back.
+-- Move the appointment of a booking to a new time, and let every uid given
+-- (the original and the new one) name it.  It is scheduled again even if it
+-- had been cancelled: a reschedule after "request reschedule" brings the
+-- session back.
 CREATE OR REPLACE FUNCTION calsync.move_appointment(
-	p_appointment_id uuid, p_uid text, p_start timestamp,
+	p_appointment_id uuid, p_uids text[], p_start timestamp,
 	p_duration integer, p_location text)
 RETURNS void LANGUAGE sql SET search_path = pg_catalog, pg_temp AS $$
 	UPDATE public.appointments a SET
@@ -187,12 +189,13 @@ RETURNS void LANGUAGE sql SET search_path = pg_catalog, pg_temp AS $$
 		status = 'scheduled',
 		cancellation_reason = NULL,
 		cancelled_at = NULL,
-		notes = CASE WHEN strpos(coalesce(a.notes, ''), 'cal.com:' || p_uid) > 0
-		    THEN a.notes ELSE concat_ws(E'\n', a.notes, 'cal.com:' || p_uid) END,
+		notes = (SELECT concat_ws(E'\n', a.notes, string_agg('cal.com:' || u,
+		    E'\n' ORDER BY n)) FROM unnest(p_uids) WITH ORDINALITY AS x (u, n)
+		    WHERE strpos(coalesce(a.notes, ''), 'cal.com:' || u) = 0),
 		updated_at = now() AT TIME ZONE 'UTC'
 	WHERE a.id = p_appointment_id;
 	INSERT INTO calsync.bookings (uid, appointment_id)
-	VALUES (p_uid, p_appointment_id)
+	SELECT DISTINCT u, p_appointment_id FROM unnest(p_uids) u
 	ON CONFLICT (uid) DO UPDATE SET appointment_id = excluded.appointment_id;
 $$;
 
@@ -257,10 +260,9 @@ BEGIN
 		WHERE b.uid IN (v_target, p_uid) AND b.appointment_id IS NOT NULL
 		ORDER BY b.uid = v_target DESC LIMIT 1;
 		IF appointment_id IS NOT NULL THEN
-			PERFORM calsync.move_appointment(appointment_id, p_uid,
-			    p_start, p_duration, p_location);
-			PERFORM calsync.move_appointment(appointment_id, v_target,
-			    p_start, p_duration, p_location);
+			PERFORM calsync.move_appointment(appointment_id,
+			    ARRAY[v_target, p_uid], p_start, p_duration,
+			    p_location);
 			outcome := 'applied';
 		ELSIF p_full_booking THEN
 			SELECT c.outcome, c.appointment_id, c.detail
@@ -271,8 +273,10 @@ BEGIN
 			    p_organizer_email, p_attendee_emails, p_trainer_id,
 			    p_student_id) c;
 			IF outcome = 'applied' AND v_target <> p_uid THEN
-				PERFORM calsync.move_appointment(appointment_id,
-				    v_target, p_start, p_duration, p_location);
+				INSERT INTO calsync.bookings (uid, appointment_id)
+				VALUES (v_target, apply_delivery.appointment_id)
+				ON CONFLICT (uid) DO UPDATE
+				SET appointment_id = excluded.appointment_id;
 			END IF;
 		ELSE
 			outcome := 'unknown_booking';

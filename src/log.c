@@ -72,10 +72,11 @@ log_warn(const char *fmt, ...)
 }
 
 /*
- * Copy src into dst so that it can stand as a logfmt value without
- * quotes: every byte outside printable ASCII, and the characters that
- * would end or confuse a value, become \xHH.  Always NUL-terminates;
- * a value too long for dst is cut and ends in "...".
+ * Copy src into dst so that it can stand as a logfmt value between
+ * double quotes: every byte outside printable ASCII, and the quote and
+ * backslash, become \xHH.  Values that cannot hold a blank (validated
+ * uids, trigger names) need no quotes.  Always NUL-terminates; a value
+ * too long for dst is cut and ends in "...".
  */
 size_t
 log_escape(char *dst, size_t dstsz, const char *src, size_t len)
@@ -92,7 +93,7 @@ log_escape(char *dst, size_t dstsz, const char *src, size_t len)
 	}
 	for (i = 0; i < len; i++) {
 		c = (unsigned char)src[i];
-		if (c > 0x20 && c < 0x7f && c != '"' && c != '\\' && c != '=') {
+		if (c >= 0x20 && c < 0x7f && c != '"' && c != '\\') {
 			if (o + 1 >= dstsz)
 				break;
 			dst[o++] = (char)c;

@@ -48,10 +48,11 @@ log_request(const struct request *r, const struct delivery *d,
 	log_escape(why, sizeof(why), reason, reason != NULL ?
 	    strlen(reason) : 0);
 	log_info("request id=%s remote=%s trigger=%s uid=%s outcome=%s "
-	    "status=%d ms=%.1f%s%s", r->id, r->remote[0] ? r->remote : "-",
+	    "status=%d ms=%.1f%s%s%s", r->id, r->remote[0] ? r->remote : "-",
 	    trigger, uid, info->name, info->status, ms,
-	    info->status >= 400 && reason != NULL ? " reason=" : "",
-	    info->status >= 400 && reason != NULL ? why : "");
+	    info->status >= 400 && reason != NULL ? " reason=\"" : "",
+	    info->status >= 400 && reason != NULL ? why : "",
+	    info->status >= 400 && reason != NULL ? "\"" : "");
 }
 
 /*
