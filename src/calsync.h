@@ -163,6 +163,7 @@ struct applied {
 
 struct store	*store_new(const char *);
 void		 store_free(struct store *);
+const char	*store_error(const struct store *);
 int		 store_apply(struct store *, const char *,
 		    const struct delivery *, const unsigned char *,
 		    const char *, size_t, struct applied *);

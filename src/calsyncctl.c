@@ -124,8 +124,7 @@ static int
 deliveries(struct store *st, int count)
 {
 	if (store_print_deliveries(st, stdout, count) == -1) {
-		fprintf(stderr, "calsyncctl: cannot read the journal: is "
-		    "DATABASE_URL right and sql/calsync.sql loaded?\n");
+		fprintf(stderr, "calsyncctl: %s\n", store_error(st));
 		return 1;
 	}
 	return 0;

@@ -19,6 +19,7 @@
 struct store {
 	char	*conninfo;
 	PGconn	*conn;
+	char	 error[512];	/* why the last call failed, for its caller */
 };
 
 /*
@@ -76,13 +77,15 @@ store_free(struct store *s)
 	free(s);
 }
 
-/* The first line of a libpq message: no DETAIL, which may hold row data. */
+/*
+ * Keep why a call failed, for the caller to report once: the first line
+ * of libpq's message only, since DETAIL may hold row data (emails).
+ */
 static void
-log_pq(const char *what, const PGconn *conn, const PGresult *res)
+set_error(struct store *s, const char *what, const PGconn *conn,
+    const PGresult *res)
 {
 	const char	*msg, *state = NULL;
-	size_t		 len;
-	char		 esc[512];
 
 	if (res != NULL) {
 		msg = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
@@ -90,15 +93,23 @@ log_pq(const char *what, const PGconn *conn, const PGresult *res)
 		if (msg == NULL)
 			msg = PQresultErrorMessage(res);
 	} else
-		msg = PQerrorMessage(conn);
-	len = strcspn(msg, "\n");
-	log_escape(esc, sizeof(esc), msg, len);
-	log_warnx("database: %s: sqlstate=%s %s", what,
-	    state != NULL ? state : "-", esc);
+		msg = conn != NULL ? PQerrorMessage(conn) : "out of memory";
+	if (state != NULL)
+		snprintf(s->error, sizeof(s->error), "%s: %.*s (sqlstate %s)",
+		    what, (int)strcspn(msg, "\n"), msg, state);
+	else
+		snprintf(s->error, sizeof(s->error), "%s: %.*s", what,
+		    (int)strcspn(msg, "\n"), msg);
+}
+
+const char *
+store_error(const struct store *s)
+{
+	return s->error;
 }
 
 static int
-session_setup(PGconn *conn)
+session_setup(struct store *s, PGconn *conn)
 {
 	PGresult	*res;
 	int		 ok;
@@ -108,15 +119,15 @@ session_setup(PGconn *conn)
 	    " false)");
 	ok = PQresultStatus(res) == PGRES_TUPLES_OK;
 	if (!ok)
-		log_pq("setting search_path", conn, res);
+		set_error(s, "setting search_path", conn, res);
 	PQclear(res);
 	if (!ok)
 		return -1;
 	res = PQprepare(conn, "apply", apply_sql, 0, NULL);
 	ok = PQresultStatus(res) == PGRES_COMMAND_OK;
 	if (!ok)
-		log_pq("preparing calsync.apply_delivery (run sql/calsync.sql?)",
-		    conn, res);
+		set_error(s, "preparing calsync.apply_delivery (is "
+		    "sql/calsync.sql loaded?)", conn, res);
 	PQclear(res);
 	return ok ? 0 : -1;
 }
@@ -135,12 +146,12 @@ store_conn(struct store *s)
 	PQfinish(s->conn);
 	s->conn = PQconnectdbParams(keys, values, 1);
 	if (s->conn == NULL || PQstatus(s->conn) != CONNECTION_OK) {
-		log_pq("cannot connect", s->conn, NULL);
+		set_error(s, "cannot connect", s->conn, NULL);
 		PQfinish(s->conn);
 		s->conn = NULL;
 		return NULL;
 	}
-	if (session_setup(s->conn) == -1) {
+	if (session_setup(s, s->conn) == -1) {
 		PQfinish(s->conn);
 		s->conn = NULL;
 		return NULL;
@@ -182,14 +193,14 @@ run(struct store *s, const char *what, const char *stmt, const char *sql,
 			return OUTCOME_APPLIED;
 		}
 		if (PQstatus(conn) != CONNECTION_OK) {
-			log_pq(what, conn, NULL);
+			set_error(s, what, conn, NULL);
 			PQclear(res);
 			return OUTCOME_UNAVAILABLE;
 		}
 		if (!retryable(res))
 			break;
 	}
-	log_pq(what, conn, res);
+	set_error(s, what, conn, res);
 	PQclear(res);
 	return OUTCOME_INTERNAL;
 }
@@ -281,8 +292,8 @@ store_apply(struct store *s, const char *request_id,
 	}
 	if (PQntuples(res) != 1 ||
 	    outcome_from_name(PQgetvalue(res, 0, 0), &a->outcome) == -1) {
-		log_warnx("database: calsync.apply_delivery answered an "
-		    "unknown outcome");
+		snprintf(s->error, sizeof(s->error), "calsync.apply_delivery "
+		    "answered an unknown outcome: is sql/calsync.sql current?");
 		a->outcome = OUTCOME_INTERNAL;
 		PQclear(res);
 		return -1;
@@ -333,8 +344,7 @@ store_check(struct store *s, char *msg, size_t msgsz)
 
 	if (run(s, "checking the schema", NULL, check_sql, 0, NULL, NULL, NULL,
 	    &res) != OUTCOME_APPLIED) {
-		snprintf(msg, msgsz, "cannot query the database: is "
-		    "sql/calsync.sql loaded and DATABASE_URL right?");
+		snprintf(msg, msgsz, "%s", s->error);
 		return -1;
 	}
 	version = PQgetvalue(res, 0, 0);

@@ -40,19 +40,19 @@ log_request(const struct request *r, const struct delivery *d,
 {
 	const struct outcome_info	*info = outcome_info(o);
 	char				 trigger[80], uid[300], why[400];
+	char				 tail[420] = "";
 
 	log_escape(trigger, sizeof(trigger), d->trigger,
 	    d->trigger != NULL ? strlen(d->trigger) : 0);
 	log_escape(uid, sizeof(uid), d->uid, d->uid != NULL ?
 	    strlen(d->uid) : 0);
-	log_escape(why, sizeof(why), reason, reason != NULL ?
-	    strlen(reason) : 0);
+	if (info->status >= 400 && reason != NULL && *reason != '\0') {
+		log_escape(why, sizeof(why), reason, strlen(reason));
+		snprintf(tail, sizeof(tail), " reason=\"%s\"", why);
+	}
 	log_info("request id=%s remote=%s trigger=%s uid=%s outcome=%s "
-	    "status=%d ms=%.1f%s%s%s", r->id, r->remote[0] ? r->remote : "-",
-	    trigger, uid, info->name, info->status, ms,
-	    info->status >= 400 && reason != NULL ? " reason=\"" : "",
-	    info->status >= 400 && reason != NULL ? why : "",
-	    info->status >= 400 && reason != NULL ? "\"" : "");
+	    "status=%d ms=%.1f%s", r->id, r->remote[0] ? r->remote : "-",
+	    trigger, uid, info->name, info->status, ms, tail);
 }
 
 /*
@@ -67,7 +67,7 @@ keep_refused(struct worker *w, const struct request *r,
 	if (store_keep_refused(w->store, r->id, d->trigger, digest, r->body,
 	    r->len, o, reason) == -1)
 		log_warnx("request id=%s: a verified delivery could not be "
-		    "journaled and is lost", r->id);
+		    "journaled and is lost: %s", r->id, store_error(w->store));
 }
 
 static void
@@ -79,7 +79,8 @@ handle(struct worker *w)
 	struct timespec	 t0;
 	unsigned char	 digest[DIGEST_LEN];
 	char		 err[256], *json;
-	const char	*reason = err;
+	const char	*detail = err;	/* answered, and logged */
+	const char	*why = NULL;	/* logged only */
 	enum verdict	 v;
 	enum outcome	 o;
 
@@ -92,14 +93,14 @@ handle(struct worker *w)
 	if ((v = verify_signature(&w->cfg->secret, r.signature, r.body,
 	    r.len)) != VERDICT_OK) {
 		o = OUTCOME_UNAUTHORIZED;
-		reason = verdict_reason(v);
+		detail = verdict_reason(v);
 		goto answer;
 	}
 	verify_digest(r.body, r.len, digest);
 	if (!request_is_json(&r)) {
 		o = OUTCOME_UNSUPPORTED_TYPE;
-		reason = NULL;
-		keep_refused(w, &r, &d, digest, o, outcome_info(o)->message);
+		detail = outcome_info(o)->message;
+		keep_refused(w, &r, &d, digest, o, detail);
 		goto answer;
 	}
 	if (payload_parse(r.body, r.len, &d, err, sizeof(err)) == -1) {
@@ -107,15 +108,17 @@ handle(struct worker *w)
 		keep_refused(w, &r, &d, digest, o, err);
 		goto answer;
 	}
-	store_apply(w->store, r.id, &d, digest, r.body, r.len, &a);
+	/* The database's own words go to the log, not to the caller. */
+	if (store_apply(w->store, r.id, &d, digest, r.body, r.len, &a) == -1) {
+		detail = NULL;
+		why = store_error(w->store);
+	} else
+		detail = a.detail;
 	o = a.outcome;
-	reason = a.detail;
 answer:
-	if (reason != NULL && *reason == '\0')
-		reason = NULL;
-	json = payload_answer(o, reason, r.id, d.uid, a.appointment_id);
+	json = payload_answer(o, detail, r.id, d.uid, a.appointment_id);
 	request_answer(&r, o, json);
-	log_request(&r, &d, o, reason, ms_since(&t0));
+	log_request(&r, &d, o, why != NULL ? why : detail, ms_since(&t0));
 	free(json);
 	payload_free(&d);
 	request_finish(&r);

@@ -1,0 +1,172 @@
+#!/bin/bash
+# tests/pool.sh: the worker pool straight over FastCGI (cgi-fcgi, as nginx
+# would speak it): request edge cases, the supervisor (restart, graceful
+# stop, spawn-fcgi), start-up refusals, a database outage, calsyncctl.
+set -u
+. "$top_srcdir/tests/stack.sh"
+. "$top_srcdir/tests/tap.sh"
+trap stack_stop EXIT
+stack_start 2 >&2 || t_bail "the stack did not start (see above)"
+CALSYNC=${CALSYNC_BIN:-$top_builddir/src/calsync}
+CTL=$top_builddir/src/calsyncctl
+
+# fcgi FILE [PARAM=VALUE...]: POST FILE to SOCKET (default: the pool) as
+# nginx would; sets STATUS, HEADERS and ANSWER.
+fcgi()
+{
+	local file=$1 out
+	shift
+	out=$(env -i REQUEST_METHOD=POST REQUEST_URI=/api/v1/webhooks/calcom \
+	    CONTENT_TYPE=application/json \
+	    CONTENT_LENGTH="$(stat -c %s "$file")" \
+	    HTTP_X_CAL_SIGNATURE_256="$(stack_sign "$file")" \
+	    REMOTE_ADDR=127.0.0.1 "$@" \
+	    cgi-fcgi -bind -connect "${SOCKET:-$STACK_SOCKET}" <"$file")
+	STATUS=$(printf '%s\n' "$out" | sed -n 's/^Status: \([0-9]*\).*/\1/p')
+	HEADERS=$(printf '%s\n' "$out" | sed -n '/^\r*$/q;p')
+	ANSWER=$(printf '%s\n' "$out" | tail -n 1)
+}
+
+workers()	# the worker pids of the supervisor
+{
+	pgrep -P "$CALSYNC_PID" | sort
+}
+
+# --- what a request must carry
+f=$(body created)
+fcgi "$f"
+t_is "straight over FastCGI: 200" "$STATUS" 200
+fcgi "$f" CONTENT_LENGTH=
+t_is "no Content-Length: 411" "$STATUS" 411
+for bad in 12x -1 +5 " 5" 0x10 99999999999999999999999; do
+	fcgi "$f" CONTENT_LENGTH="$bad"
+	t_is "Content-Length '$bad': 400" "$STATUS" 400
+done
+fcgi "$f" CONTENT_LENGTH=2000000
+t_is "Content-Length over the cap: 413" "$STATUS" 413
+fcgi "$f" CONTENT_LENGTH=$(( $(stat -c %s "$f") + 10 ))
+t_is "body shorter than Content-Length: 400" "$STATUS" 400
+t_like "... says so" "$ANSWER" "shorter than Content-Length"
+fcgi "$f" CONTENT_LENGTH=$(( $(stat -c %s "$f") - 1 ))
+t_is "body longer than Content-Length: refused" "$STATUS" 400
+fcgi "$f" REQUEST_METHOD=PUT
+t_is "PUT: 405" "$STATUS" 405
+t_like "PUT: Allow header" "$HEADERS" "^Allow: POST"
+fcgi "$f" REQUEST_URI=/api/v1/webhooks/calcom/../x
+t_is "another path: 404" "$STATUS" 404
+fcgi "$f" REQUEST_URI="/api/v1/webhooks/calcom?source=test"
+t_is "a query string is allowed" "$STATUS" 200
+fcgi "$f" CONTENT_TYPE="application/json; charset=utf-8"
+t_is "application/json with a charset" "$STATUS" 200
+fcgi "$f" HTTP_X_CAL_SIGNATURE_256=
+t_is "empty signature header: 401" "$STATUS" 401
+t_like "every answer is JSON" "$ANSWER" '^\{"error":".+\}$'
+
+# --- the pool
+t_is "two workers under the supervisor" "$(workers | wc -l)" 2
+victim=$(workers | head -n 1)
+kill -9 "$victim"
+sleep 1.2
+t_is "a killed worker is replaced within a second" "$(workers | wc -l)" 2
+t_ok "... by a new process" ! grep -qx "$victim" <<<"$(workers)"
+t_like "... and the supervisor says so" "$(cat "$STACK_DIR/calsync.log")" \
+    "worker $victim killed by signal 9"
+fcgi "$(body created)"
+t_is "the pool still answers" "$STATUS" 200
+
+# --- SIGTERM lets the request in hand finish
+slow=$(new_uid)
+stack_psql -c "SELECT pg_advisory_lock(hashtextextended('$slow', 0)), pg_sleep(2)" \
+    >/dev/null &
+locker=$!
+sleep 0.5
+( fcgi "$(body created UID="$slow")"; echo "$STATUS" >"$STACK_DIR/slow.status" ) &
+inflight=$!
+sleep 0.5
+supervisor=$CALSYNC_PID
+kill -TERM "$supervisor"
+wait "$inflight"
+wait "$locker"
+t_is "SIGTERM: the request in flight is answered" "$(cat "$STACK_DIR/slow.status")" 200
+for _ in $(seq 50); do kill -0 "$supervisor" 2>/dev/null || break; sleep 0.1; done
+t_ok "SIGTERM: calsync exits" ! kill -0 "$supervisor" 2>/dev/null
+wait "$supervisor" 2>/dev/null
+t_is "SIGTERM: exit status 0" "$?" 0
+t_ok "SIGTERM: the socket is removed" test ! -e "$STACK_SOCKET"
+CALSYNC_PID=
+stack_restart_calsync 2 >&2 || t_bail "calsync did not restart"
+
+# --- start-up refusals: one line, non-zero
+refuse()	# refuse NAME PATTERN ENV... -- ARGS...
+{
+	local name=$1 pattern=$2 out rc
+	shift 2
+	out=$(env "$@" 2>&1 </dev/null)
+	rc=$?
+	t_ok "$name: non-zero exit" test "$rc" -ne 0
+	t_like "$name: says why" "$out" "$pattern"
+	t_is "$name: in one line" "$(printf '%s\n' "$out" | wc -l)" 1
+}
+refuse "no secret" "CALCOM_WEBHOOK_SECRET" -u CALCOM_WEBHOOK_SECRET \
+    -u CALCOM_WEBHOOK_SECRET_FILE "$CALSYNC" -s "$STACK_DIR/x.sock"
+refuse "empty secret" "CALCOM_WEBHOOK_SECRET" CALCOM_WEBHOOK_SECRET= \
+    "$CALSYNC" -s "$STACK_DIR/x.sock"
+refuse "secret file missing" "$STACK_DIR/nope" -u CALCOM_WEBHOOK_SECRET \
+    CALCOM_WEBHOOK_SECRET_FILE="$STACK_DIR/nope" "$CALSYNC" -s "$STACK_DIR/x.sock"
+refuse "no DATABASE_URL" "DATABASE_URL" DATABASE_URL= CALCOM_WEBHOOK_SECRET=x \
+    "$CALSYNC" -s "$STACK_DIR/x.sock"
+refuse "no socket" "spawn-fcgi" CALCOM_WEBHOOK_SECRET=x "$CALSYNC"
+refuse "zero workers" "-w" CALCOM_WEBHOOK_SECRET=x "$CALSYNC" -w 0 -s "$STACK_DIR/x.sock"
+echo keep >"$STACK_DIR/regular"
+refuse "socket path is a file" "not a socket" CALCOM_WEBHOOK_SECRET=x \
+    "$CALSYNC" -s "$STACK_DIR/regular"
+t_is "... and the file is left alone" "$(cat "$STACK_DIR/regular")" keep
+refuse "socket in use" "another process" CALCOM_WEBHOOK_SECRET=x \
+    "$CALSYNC" -s "$STACK_SOCKET"
+printf 'from-a-file\n' >"$STACK_DIR/secret"
+out=$(CALCOM_WEBHOOK_SECRET= CALCOM_WEBHOOK_SECRET_FILE="$STACK_DIR/secret" \
+    "$CTL" sign "$f")
+t_is "secret file: trailing newline dropped" "$out" \
+    "$(openssl dgst -sha256 -hmac from-a-file <"$f" | sed 's/^.* //')"
+
+# --- spawn-fcgi hands calsync its socket on fd 0
+spawned=$STACK_DIR/spawned.sock
+CALCOM_WEBHOOK_SECRET=$STACK_SECRET spawn-fcgi -s "$spawned" \
+    -P "$STACK_DIR/spawned.pid" -- "$CALSYNC" -w 1 >/dev/null 2>"$STACK_DIR/spawned.log"
+sleep 0.3
+SOCKET=$spawned fcgi "$(body created)"
+t_is "under spawn-fcgi: 200" "$STATUS" 200
+kill -TERM "$(cat "$STACK_DIR/spawned.pid")" 2>/dev/null
+
+# --- the database goes away and comes back
+stack_pg_stop >&2
+fcgi "$(body created)"
+t_is "database down: 503" "$STATUS" 503
+t_like "database down: says so" "$ANSWER" '"error":"database unavailable"'
+stack_pg_start >&2
+f=$(body created)
+fcgi "$f"
+t_is "database back: the same workers reconnect" "$STATUS" 200
+
+# --- calsyncctl
+t_is "calsyncctl sign: what Cal.com sends" \
+    "$(CALCOM_WEBHOOK_SECRET=$STACK_SECRET "$CTL" sign "$f")" "$(stack_sign "$f")"
+t_is "calsyncctl sign -: from stdin" \
+    "$(CALCOM_WEBHOOK_SECRET=$STACK_SECRET "$CTL" sign - <"$f")" "$(stack_sign "$f")"
+out=$(CALCOM_WEBHOOK_SECRET=$STACK_SECRET "$CTL" check)
+t_is "calsyncctl check: exit 0" "$?" 0
+t_like "calsyncctl check: says what it checked" "$out" "^ok: database reachable, calsync schema version 1$"
+out=$(CALCOM_WEBHOOK_SECRET=$STACK_SECRET "$CTL" deliveries -n 2)
+t_is "calsyncctl deliveries: a header and two lines" "$(printf '%s\n' "$out" | wc -l)" 3
+t_like "calsyncctl deliveries: trigger, uid, outcome" "$out" \
+    "BOOKING_CREATED +$(json_field "$f" uid) +applied"
+stack_psql -c "UPDATE calsync.schema_version SET version = 0" >/dev/null
+out=$(CALCOM_WEBHOOK_SECRET=$STACK_SECRET "$CTL" check 2>&1)
+t_is "calsyncctl check, old schema: exit 1" "$?" 1
+t_like "calsyncctl check, old schema: says to run calsync.sql" "$out" "run sql/calsync.sql"
+stack_psql -c "UPDATE calsync.schema_version SET version = 1" >/dev/null
+out=$(DATABASE_URL=postgresql://calsync@127.0.0.1:1/ga_personal \
+    CALCOM_WEBHOOK_SECRET=x "$CTL" check 2>&1)
+t_is "calsyncctl check, no database: exit 1" "$?" 1
+
+t_done

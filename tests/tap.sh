@@ -1,0 +1,134 @@
+# tests/tap.sh: TAP for the shell tests (automake's tap-driver reads it),
+# and what they share: Cal.com-shaped bodies from tests/data/e2e and
+# requests signed and sent the way Cal.com sends them.  Source it after
+# tests/stack.sh.
+
+_tap_n=0
+_tap_failed=0
+_tap_seq=0
+
+_tap_result()
+{
+	_tap_n=$((_tap_n + 1))
+	if [ "$1" = 0 ]; then
+		echo "ok $_tap_n - $2"
+	else
+		echo "not ok $_tap_n - $2"
+		_tap_failed=$((_tap_failed + 1))
+	fi
+}
+
+# t_is NAME GOT WANT
+t_is()
+{
+	if [ "$2" = "$3" ]; then
+		_tap_result 0 "$1"
+	else
+		_tap_result 1 "$1"
+		printf '# got:  %s\n# want: %s\n' "$2" "$3"
+	fi
+}
+
+# t_like NAME GOT PATTERN (a grep -E pattern)
+t_like()
+{
+	if printf '%s' "$2" | grep -Eq -- "$3"; then
+		_tap_result 0 "$1"
+	else
+		_tap_result 1 "$1"
+		printf '# got:  %s\n# want match of: %s\n' "$2" "$3"
+	fi
+}
+
+# t_ok NAME COMMAND...: passes when the command succeeds.
+t_ok()
+{
+	local name=$1
+	shift
+	if "$@"; then
+		_tap_result 0 "$name"
+	else
+		_tap_result 1 "$name"
+		echo "# command failed: $*"
+	fi
+}
+
+t_done()
+{
+	echo "1..$_tap_n"
+	[ "$_tap_failed" = 0 ]
+}
+
+# Stop the whole test file: the stack could not start, say why.
+t_bail()
+{
+	echo "Bail out! $*"
+	exit 1
+}
+
+# A fresh booking uid, as Cal.com makes them (22 base62-ish characters).
+new_uid()
+{
+	_tap_seq=$((_tap_seq + 1))
+	printf 'T%s%04d%s' "$(date +%s)" "$_tap_seq" "$(head -c 6 /dev/urandom | od -An -tx1 | tr -d ' \n')"
+}
+
+now_ms()
+{
+	date -u +%Y-%m-%dT%H:%M:%S.%3NZ
+}
+
+# body TEMPLATE KEY=VALUE...: a body from tests/data/e2e/TEMPLATE.json with
+# its @KEY@ placeholders filled, written to a new file whose path is
+# printed.  Defaults give a valid booking of the seeded trainer and student.
+body()
+{
+	local template=$1 out kv key value script
+	shift
+	_tap_seq=$((_tap_seq + 1))
+	out="$STACK_DIR/body.$_tap_seq.json"
+	script=""
+	for kv in "ORGANIZER=guilherme@gapersonal.com" "STUDENT=ana@example.com" \
+	    "CREATED_AT=$(now_ms)" "START=2026-12-01T10:00:00Z" \
+	    "END=2026-12-01T11:00:00Z" "EVENT=Personal Training Session" \
+	    "LOCATION=GA Personal Studio" "NOTES=" "REASON=" "ORIG=" \
+	    "UID=$(new_uid)" "$@"; do
+		key=${kv%%=*}
+		value=${kv#*=}
+		value=$(printf '%s' "$value" | sed -e 's/[\\|&]/\\&/g')
+		script="$script s|@$key@|$value|g;"
+	done
+	sed -e "$script" "$top_srcdir/tests/data/e2e/$template.json" >"$out"
+	printf '%s\n' "$out"
+}
+
+# json_field FILE KEY: the first string value of "KEY" in a compact body.
+json_field()
+{
+	grep -o "\"$2\":\"[^\"]*\"" "$1" | head -n 1 | sed -e 's/^.*:"//' -e 's/"$//'
+}
+
+# post_raw FILE CURL-ARGS...: POST FILE through nginx and TLS; sets STATUS
+# and ANSWER (the response body).
+post_raw()
+{
+	local file=$1
+	shift
+	STATUS=$(curl -sS --cacert "$STACK_CERT" -o "$STACK_DIR/answer" \
+	    -w '%{http_code}' --data-binary @"$file" "$@" "$STACK_URL") ||
+	    STATUS=curl-failed
+	ANSWER=$(cat "$STACK_DIR/answer" 2>/dev/null)
+}
+
+# post FILE: exactly as Cal.com sends it: compact JSON, bare hex signature.
+post()
+{
+	post_raw "$1" -H 'Content-Type: application/json' \
+	    -H "X-Cal-Signature-256: $(stack_sign "$1")"
+}
+
+# sql QUERY: one value (or rows, |-separated) from the stack's database.
+sql()
+{
+	stack_psql -c "$1"
+}

@@ -1,0 +1,242 @@
+#!/bin/bash
+# tests/webhook.sh: every row of the event table, end to end: signed
+# deliveries shaped like Cal.com's, through the shipped nginx config with
+# TLS, the calsync worker pool and a real PostgreSQL.
+set -u
+. "$top_srcdir/tests/stack.sh"
+. "$top_srcdir/tests/tap.sh"
+trap stack_stop EXIT
+stack_start 2 >&2 || t_bail "the stack did not start (see above)"
+
+TRAINER=11111111-1111-4111-8111-111111111111
+ANA=22222222-2222-4222-8222-222222222222
+BRUNO=33333333-3333-4333-8333-333333333333
+
+appointment()	# appointment UID COLUMNS
+{
+	sql "SELECT $2 FROM public.appointments a JOIN calsync.bookings b
+	    ON b.appointment_id = a.id WHERE b.uid = '$1'"
+}
+
+count_for()	# how many appointments carry the booking uid
+{
+	sql "SELECT count(*) FROM public.appointments
+	    WHERE notes LIKE '%cal.com:$1%'"
+}
+
+journal()	# journal UID: the outcomes recorded for it, in order
+{
+	sql "SELECT string_agg(outcome, ',' ORDER BY id)
+	    FROM calsync.deliveries WHERE uid = '$1'"
+}
+
+# --- BOOKING_CREATED, exactly as Cal.com sends it (bare hex signature)
+f=$(body created START=2026-12-01T13:00:00-03:00 END=2026-12-01T14:00:00.000-03:00 \
+    NOTES="Knee injury, go easy")
+uid=$(json_field "$f" uid)
+post "$f"
+t_is "created: 200" "$STATUS" 200
+t_like "created: answer names the status" "$ANSWER" '"status":"applied"'
+t_is "created: the appointment, in UTC, with its duration and type" \
+    "$(appointment "$uid" "trainer_id, student_id, scheduled_at, duration_minutes, status, appointment_type, location")" \
+    "$TRAINER|$ANA|2026-12-01 16:00:00|60|scheduled|training|GA Personal Studio"
+t_like "created: notes keep the cal.com:<uid> line for the Phoenix app" \
+    "$(appointment "$uid" notes)" "^cal.com:$uid"
+t_like "created: notes carry the title and the booker's notes" \
+    "$(appointment "$uid" "replace(notes, E'\n', '/')")" \
+    "between Guilherme and Ana/Knee injury, go easy$"
+t_is "created: inserted_at and updated_at set" \
+    "$(appointment "$uid" "inserted_at IS NOT NULL AND updated_at IS NOT NULL")" t
+t_is "created: journal" "$(journal "$uid")" applied
+
+# --- the same delivery again, and the same booking with another body
+post "$f"
+t_is "duplicate delivery: 200" "$STATUS" 200
+t_like "duplicate delivery: answered as duplicate" "$ANSWER" '"status":"duplicate"'
+g=$(body created UID="$uid" CREATED_AT=2026-11-30T00:00:00.001Z)
+post "$g"
+t_is "same booking, other body: 200" "$STATUS" 200
+t_is "duplicates: still one appointment" "$(count_for "$uid")" 1
+t_is "duplicates: journal says so" "$(journal "$uid")" applied,duplicate,duplicate
+
+# --- the seed guide's curl recipe: sha256= prefix, the seed's body
+f=$(body seed_created)
+suid=$(json_field "$f" uid)
+post_raw "$f" -H 'Content-Type: application/json' \
+    -H "X-Cal-Signature-256: sha256=$(stack_sign "$f")"
+t_is "seed recipe (sha256= prefix): 200" "$STATUS" 200
+t_is "seed recipe: appointment from eventType.title" \
+    "$(appointment "$suid" "appointment_type, location, duration_minutes")" \
+    "training|Gym Address|60"
+post_raw "$f" -H 'Content-Type: application/json' \
+    -H "X-Cal-Signature-256: $(stack_sign "$f" | tr a-f A-F)"
+t_is "uppercase hex signature accepted" "$STATUS" 200
+
+# --- BOOKING_RESCHEDULED: uid is new, rescheduleUid the original
+new=$(new_uid)
+f=$(body rescheduled UID="$new" ORIG="$uid" START=2026-12-03T09:30:00Z \
+    END=2026-12-03T10:15:00Z)
+post "$f"
+t_is "rescheduled: 200" "$STATUS" 200
+t_is "rescheduled: the original appointment moved" \
+    "$(appointment "$uid" "scheduled_at, duration_minutes, status")" \
+    "2026-12-03 09:30:00|45|scheduled"
+t_is "rescheduled: the new uid names the same appointment" \
+    "$(appointment "$new" id)" "$(appointment "$uid" id)"
+t_is "rescheduled: no second appointment" \
+    "$(sql "SELECT count(*) FROM public.appointments WHERE notes LIKE '%cal.com:$uid%' OR notes LIKE '%cal.com:$new%'")" 1
+
+# --- cancel by the new uid finds it
+f=$(body cancelled UID="$new" REASON="Sick today")
+post "$f"
+t_is "cancelled by the new uid: 200" "$STATUS" 200
+t_is "cancelled: status, reason, cancelled_at" \
+    "$(appointment "$uid" "status, cancellation_reason, cancelled_at IS NOT NULL")" \
+    "cancelled|Sick today|t"
+
+# --- seed's short reschedule (uid names the booking to move)
+f=$(body seed_created)
+s2=$(json_field "$f" uid)
+post "$f"
+f=$(body seed_rescheduled UID="$s2" START=2026-12-05T08:00:00.000Z END=2026-12-05T09:30:00.000Z)
+post "$f"
+t_is "seed reschedule: 200" "$STATUS" 200
+t_is "seed reschedule: moved" "$(appointment "$s2" "scheduled_at, duration_minutes")" \
+    "2026-12-05 08:00:00|90"
+
+# --- seed's cancel (uid and reason only); a cancel without a reason
+f=$(body seed_cancelled UID="$s2" REASON="Travelling")
+post "$f"
+t_is "seed cancel: cancelled with its reason" \
+    "$(appointment "$s2" "status, cancellation_reason")" "cancelled|Travelling"
+f=$(body seed_cancelled UID="$suid" REASON=)
+sed -i 's/,"cancellationReason":""//' "$f"
+post "$f"
+t_is "cancel without reason: the default reason" \
+    "$(appointment "$suid" "status, cancellation_reason")" \
+    "cancelled|Cancelled via Cal.com"
+
+# --- reschedule of a booking calsync never saw
+orig=$(new_uid)
+new=$(new_uid)
+f=$(body rescheduled UID="$new" ORIG="$orig")
+post "$f"
+t_is "reschedule of an unknown original with the full booking: 200" "$STATUS" 200
+t_is "... creates the appointment, named by both uids" \
+    "$(appointment "$new" id)" "$(appointment "$orig" id)"
+short=$(new_uid)
+f=$(body seed_rescheduled UID="$short")
+post "$f"
+t_is "short reschedule of an unknown booking: 422" "$STATUS" 422
+t_is "... kept in the journal" "$(journal "$short")" unknown_booking
+
+# --- a cancel that arrives before its booking
+early=$(new_uid)
+f=$(body cancelled UID="$early" REASON="Changed my mind")
+post "$f"
+t_is "cancel before create: 202" "$STATUS" 202
+f=$(body created UID="$early")
+post "$f"
+t_is "... then created: 200" "$STATUS" 200
+t_is "... the appointment is born cancelled" \
+    "$(appointment "$early" "status, cancellation_reason, cancelled_at IS NOT NULL")" \
+    "cancelled|Changed my mind|t"
+
+# --- PING and triggers calsync does not act on
+before=$(sql "SELECT count(*) FROM public.appointments")
+f=$(body ping)
+post "$f"
+t_is "PING: 200" "$STATUS" 200
+t_is "PING: recorded" "$(sql "SELECT outcome FROM calsync.deliveries WHERE trigger = 'PING' ORDER BY id DESC LIMIT 1")" ignored
+f=$(body meeting_ended UID="$(new_uid)")
+post "$f"
+t_is "MEETING_ENDED (flat body): 200" "$STATUS" 200
+f=$(body requested)
+sed -i 's/"BOOKING_REQUESTED"/"SOMETHING_NEW_IN_CALCOM"/' "$f"
+post "$f"
+t_is "an unknown trigger: 200" "$STATUS" 200
+t_is "unknown triggers: recorded as ignored" \
+    "$(sql "SELECT outcome FROM calsync.deliveries WHERE trigger = 'SOMETHING_NEW_IN_CALCOM'")" ignored
+t_is "PING and unknown triggers: no appointment" \
+    "$(sql "SELECT count(*) FROM public.appointments")" "$before"
+
+# --- user mapping
+f=$(body created ORGANIZER=someone@else.com)
+u=$(json_field "$f" uid)
+post "$f"
+t_is "unknown trainer: 422" "$STATUS" 422
+t_like "unknown trainer: says why" "$ANSWER" "organizer's email"
+t_is "unknown trainer: delivery kept as unmatched" "$(journal "$u")" unmatched
+t_is "unknown trainer: no appointment" "$(count_for "$u")" 0
+f=$(body created STUDENT=stranger@example.com)
+sed -i 's/additional-guest@example.com/nobody@example.com/g' "$f"
+post "$f"
+t_is "unknown student: 422" "$STATUS" 422
+f=$(body created ORGANIZER=Guilherme@GAPersonal.com STUDENT=ANA@EXAMPLE.COM)
+u=$(json_field "$f" uid)
+post "$f"
+t_is "emails match in any case" "$(appointment "$u" "trainer_id, student_id")" "$TRAINER|$ANA"
+f=$(body created STUDENT=guest-not-a-student@example.com)
+sed -i 's/additional-guest@example.com/bruno.lima@example.com/g' "$f"
+u=$(json_field "$f" uid)
+post "$f"
+t_is "the first attendee who is a student (a guest here)" \
+    "$(appointment "$u" student_id)" "$BRUNO"
+f=$(body created)
+sed -i "s/\"metadata\":{[^}]*}/\"metadata\":{\"trainer_id\":\"$TRAINER\",\"student_id\":\"$BRUNO\"}/" "$f"
+u=$(json_field "$f" uid)
+post "$f"
+t_is "metadata ids win over emails" "$(appointment "$u" "trainer_id, student_id")" "$TRAINER|$BRUNO"
+f=$(body created)
+sed -i "s/\"metadata\":{[^}]*}/\"metadata\":{\"trainer_id\":\"$TRAINER\",\"student_id\":\"$TRAINER\"}/" "$f"
+post "$f"
+t_is "metadata.student_id that is not a student: 422" "$STATUS" 422
+t_like "... says which" "$ANSWER" "metadata.student_id"
+
+# --- a location longer than the column
+long=$(printf 'Academia Açaí %.0s' $(seq 1 30))
+f=$(body created LOCATION="$long")
+u=$(json_field "$f" uid)
+post "$f"
+t_is "long location: 200" "$STATUS" 200
+t_is "long location: cut to 255 characters" "$(appointment "$u" "char_length(location)")" 255
+
+# --- refused requests
+f=$(body created)
+u=$(json_field "$f" uid)
+post_raw "$f" -H 'Content-Type: application/json'
+t_is "no signature: 401" "$STATUS" 401
+post_raw "$f" -H 'Content-Type: application/json' -H 'X-Cal-Signature-256: no-secret-provided'
+t_is "no-secret-provided: 401" "$STATUS" 401
+t_like "no-secret-provided: says to set the secret" "$ANSWER" "no secret"
+post_raw "$f" -H 'Content-Type: application/json' -H "X-Cal-Signature-256: \
+$(openssl dgst -sha256 -hmac not-the-secret <"$f" | sed 's/^.* //')"
+t_is "wrong signature: 401" "$STATUS" 401
+t_is "refused deliveries change nothing" "$(count_for "$u")" 0
+t_is "unverified deliveries are not journaled" "$(journal "$u")" ""
+printf '{"triggerEvent":"BOOKING_CREATED",' >"$STACK_DIR/broken.json"
+post "$STACK_DIR/broken.json"
+t_is "invalid JSON: 400" "$STATUS" 400
+t_like "invalid JSON: says so" "$ANSWER" '"error":"body is not valid JSON'
+t_is "invalid JSON, verified: kept in the journal" \
+    "$(sql "SELECT outcome FROM calsync.deliveries ORDER BY id DESC LIMIT 1")" invalid
+post_raw "$f" -H 'Content-Type: application/x-www-form-urlencoded' \
+    -H "X-Cal-Signature-256: $(stack_sign "$f")"
+t_is "payload template (form encoding): 415" "$STATUS" 415
+STATUS=$(curl -sS --cacert "$STACK_CERT" -o /dev/null -w '%{http_code}' "$STACK_URL")
+t_is "GET: 405" "$STATUS" 405
+t_like "GET: Allow: POST" "$(curl -sS --cacert "$STACK_CERT" -D - -o /dev/null "$STACK_URL")" '[Aa]llow: POST'
+STATUS=$(curl -sS --cacert "$STACK_CERT" -o /dev/null -w '%{http_code}' \
+    --data-binary @"$f" "${STACK_URL%/calcom}/other")
+t_is "another path: 404" "$STATUS" 404
+head -c 1100000 /dev/zero | tr '\0' ' ' >"$STACK_DIR/big.json"
+post "$STACK_DIR/big.json"
+t_is "body over 1 MiB: 413" "$STATUS" 413
+STATUS=$(curl -sS -o /dev/null -w '%{http_code}' "$STACK_HTTP_URL")
+t_is "plain HTTP: redirected to HTTPS" "$STATUS" 301
+
+# --- nothing a log must not hold
+t_ok "logs hold no secret" ! grep -rqF "$STACK_SECRET" "$STACK_DIR"/*.log
+t_ok "logs hold no student email" ! grep -rqi "ana@example.com" "$STACK_DIR"/*.log
+
+t_done
