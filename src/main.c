@@ -366,6 +366,11 @@ main(int argc, char *argv[])
 
 	/* Signals are taken synchronously: sigtimedwait() here, a signalfd
 	 * in each worker.  Nothing runs in a signal handler. */
+	/* A shell starting us in the background may have set SIGINT to be
+	 * ignored, and an ignored signal never reaches sigtimedwait(). */
+	signal(SIGTERM, SIG_DFL);
+	signal(SIGINT, SIG_DFL);
+	signal(SIGHUP, SIG_DFL);
 	sigemptyset(&set);
 	sigaddset(&set, SIGTERM);
 	sigaddset(&set, SIGINT);
@@ -373,9 +378,9 @@ main(int argc, char *argv[])
 	sigaddset(&set, SIGCHLD);
 	sigprocmask(SIG_BLOCK, &set, NULL);
 
+	/* The socket file stays: the next start finds it stale and replaces
+	 * it, whatever user calsync runs as by then. */
 	rc = supervise(&cfg, fd, o.workers, &set);
-	if (o.socket != NULL && strchr(o.socket, '/') != NULL)
-		unlink(o.socket);
 	config_free(&cfg);
 	return rc;
 }

@@ -53,6 +53,20 @@ t_ok()
 	fi
 }
 
+# t_not NAME COMMAND...: passes when the command fails.  (A "!" that comes
+# from "$@" is not the shell's negation.)
+t_not()
+{
+	local name=$1
+	shift
+	if "$@"; then
+		_tap_result 1 "$name"
+		echo "# command succeeded: $*"
+	else
+		_tap_result 0 "$name"
+	fi
+}
+
 t_done()
 {
 	echo "1..$_tap_n"
@@ -88,11 +102,12 @@ body()
 	_tap_seq=$((_tap_seq + 1))
 	out="$STACK_DIR/body.$_tap_seq.json"
 	script=""
-	for kv in "ORGANIZER=guilherme@gapersonal.com" "STUDENT=ana@example.com" \
-	    "CREATED_AT=$(now_ms)" "START=2026-12-01T10:00:00Z" \
-	    "END=2026-12-01T11:00:00Z" "EVENT=Personal Training Session" \
-	    "LOCATION=GA Personal Studio" "NOTES=" "REASON=" "ORIG=" \
-	    "UID=$(new_uid)" "$@"; do
+	# Given values first: the first substitution of a placeholder wins.
+	for kv in "$@" "ORGANIZER=guilherme@gapersonal.com" \
+	    "STUDENT=ana@example.com" "CREATED_AT=$(now_ms)" \
+	    "START=2026-12-01T10:00:00Z" "END=2026-12-01T11:00:00Z" \
+	    "EVENT=Personal Training Session" "LOCATION=GA Personal Studio" \
+	    "NOTES=" "REASON=" "ORIG=" "UID=$(new_uid)"; do
 		key=${kv%%=*}
 		value=${kv#*=}
 		value=$(printf '%s' "$value" | sed -e 's/[\\|&]/\\&/g')
