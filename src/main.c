@@ -248,8 +248,9 @@ start_worker(const struct config *cfg, int listen_fd)
 		log_warn("fork");
 		return -1;
 	}
+	/* exit(), not _exit(): LeakSanitizer and valgrind check at exit. */
 	if (pid == 0)
-		_exit(worker_run(cfg, listen_fd));
+		exit(worker_run(cfg, listen_fd));
 	return pid;
 }
 

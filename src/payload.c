@@ -110,6 +110,48 @@ utf8_truncate(const char *s, size_t len, size_t max)
 	return len;
 }
 
+/*
+ * Strict UTF-8 (RFC 3629): json-c checks only that lead and continuation
+ * bytes fit together, and PostgreSQL refuses overlong forms, surrogates
+ * and code points past U+10FFFF with an error, not a clear 400.
+ */
+static int
+valid_utf8(const unsigned char *s, size_t len)
+{
+	size_t		 i = 0, n, k;
+	uint32_t	 cp;
+
+	while (i < len) {
+		if (s[i] < 0x80) {
+			i++;
+			continue;
+		}
+		if (s[i] >= 0xc2 && s[i] <= 0xdf) {
+			n = 1;
+			cp = s[i] & 0x1f;
+		} else if (s[i] >= 0xe0 && s[i] <= 0xef) {
+			n = 2;
+			cp = s[i] & 0x0f;
+		} else if (s[i] >= 0xf0 && s[i] <= 0xf4) {
+			n = 3;
+			cp = s[i] & 0x07;
+		} else
+			return 0;
+		if (len - i <= n)
+			return 0;
+		for (k = 1; k <= n; k++) {
+			if ((s[i + k] & 0xc0) != 0x80)
+				return 0;
+			cp = (cp << 6) | (s[i + k] & 0x3f);
+		}
+		if ((n == 2 && cp < 0x800) || (n == 3 && cp < 0x10000) ||
+		    (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff)
+			return 0;
+		i += n + 1;
+	}
+	return 1;
+}
+
 static int
 valid_uid(const char *s, size_t len)
 {
@@ -169,7 +211,8 @@ take_string(struct json_object *v, enum ftype type, const char **out,
 		return -1;
 	s = json_object_get_string(v);
 	len = json_object_get_string_len(v);
-	if (len < 0 || strlen(s) != (size_t)len)
+	if (len < 0 || strlen(s) != (size_t)len ||
+	    !valid_utf8((const unsigned char *)s, (size_t)len))
 		return -1;
 	if ((type == F_UID && !valid_uid(s, (size_t)len)) ||
 	    (type == F_EMAIL && !valid_email(s, (size_t)len)) ||
@@ -195,7 +238,7 @@ type_words(enum ftype type)
 	case F_MINUTES:
 		return "a whole number of minutes from 1 to 10080";
 	default:
-		return "a string without NUL characters";
+		return "a string of valid UTF-8 without NUL characters";
 	}
 }
 
@@ -439,10 +482,6 @@ payload_parse(const char *body, size_t len, struct delivery *d, char *err,
 	/* MEETING_STARTED and MEETING_ENDED are flat: no payload key. */
 	if ((payload = lookup(root, "payload")) == NULL)
 		payload = root;
-	if (!json_object_is_type(payload, json_type_object)) {
-		snprintf(err, errsz, "payload must be a JSON object");
-		return -1;
-	}
 
 	/*
 	 * Triggers calsync only records are read leniently: their shapes
@@ -457,6 +496,10 @@ payload_parse(const char *body, size_t len, struct delivery *d, char *err,
 		if (v != NULL && take_string(v, F_UID, &s, &n) == 0)
 			d->uid = s;
 		return 0;
+	}
+	if (!json_object_is_type(payload, json_type_object)) {
+		snprintf(err, errsz, "payload must be a JSON object");
+		return -1;
 	}
 	if (take_fields(d, payload, err, errsz) == -1 ||
 	    take_attendees(d, payload, err, errsz) == -1)

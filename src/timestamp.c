@@ -111,7 +111,7 @@ timestamp_parse(const char *s, size_t len, int64_t *ms)
 	tm.tm_sec = sec;
 	t = timegm(&tm);
 	*ms = ((int64_t)t - (int64_t)off * 60) * 1000 + frac;
-	return 0;
+	return *ms < 0 ? -1 : 0;	/* 1970 with an offset east of UTC */
 }
 
 static void

@@ -29,7 +29,7 @@ static const char *const reasons[] = {
 const char *
 verdict_reason(enum verdict v)
 {
-	return reasons[v];
+	return (unsigned)v <= VERDICT_MISMATCH ? reasons[v] : reasons[VERDICT_MISMATCH];
 }
 
 static int

@@ -242,8 +242,16 @@ _stack_start_calsync()
 		args+=(-u www-data)
 	fi
 	# A socket left by an earlier calsync stays: calsync replaces it.
+	# CALSYNC_VALGRIND=1: the supervisor and every worker under memcheck,
+	# one log each in valgrind/, read by stack_valgrind_errors.
+	local wrap=()
+	if [ -n "${CALSYNC_VALGRIND:-}" ]; then
+		mkdir -p "$STACK_DIR/valgrind" && chmod 1777 "$STACK_DIR/valgrind"
+		wrap=(valgrind -q --vgdb=no --leak-check=full --errors-for-leak-kinds=definite
+		    --log-file="$STACK_DIR/valgrind/%p.log")
+	fi
 	DATABASE_URL=$DATABASE_URL CALCOM_WEBHOOK_SECRET=$STACK_SECRET \
-	    "$CALSYNC_BIN" "${args[@]}" </dev/null >>"$STACK_DIR/calsync.log" 2>&1 &
+	    "${wrap[@]}" "$CALSYNC_BIN" "${args[@]}" </dev/null >>"$STACK_DIR/calsync.log" 2>&1 &
 	CALSYNC_PID=$!
 	_stack_my_calsync=$CALSYNC_PID
 	echo "$CALSYNC_PID" >"$STACK_DIR/calsync.pid"
@@ -574,4 +582,12 @@ stack_pg_start()
 	_stack_fail "PostgreSQL did not start again"
 	_stack_tail "$STACK_DIR/postgres.log"
 	return 1
+}
+
+# Under CALSYNC_VALGRIND=1: stop calsync (leaks are counted at exit) and
+# print what memcheck found; nothing printed means clean.
+stack_valgrind_errors()
+{
+	_stack_stop_calsync >&2 || true
+	cat "$STACK_DIR"/valgrind/*.log 2>/dev/null
 }

@@ -242,6 +242,10 @@ static const struct {
 	    "NO-SECRET-PROVIDED (Cal.com sends lowercase)" },
 	{ "0000000000000000000000000000000000000000000000000000000000000000",
 	    VERDICT_MISMATCH, "64 zeros: well-formed, wrong" },
+	{ "9705a52456d94dc7e47739787ec4e93f3769fbed9816be8affff699424841f79",
+	    VERDICT_MISMATCH, "the right signature but its first digit" },
+	{ "8705a52456d94dc7e47739787ec4e93f3769fbed9816be8affff699424841f78",
+	    VERDICT_MISMATCH, "the right signature but its last digit" },
 };
 
 static void

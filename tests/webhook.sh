@@ -239,4 +239,8 @@ t_is "plain HTTP: redirected to HTTPS" "$STATUS" 301
 t_not "logs hold no secret" grep -rqF "$STACK_SECRET" "$STACK_DIR"/*.log
 t_not "logs hold no student email" grep -rqi "ana@example.com" "$STACK_DIR"/*.log
 
+if [ -n "${CALSYNC_VALGRIND:-}" ]; then
+	t_is "valgrind: no memory error or leak in calsync" "$(stack_valgrind_errors)" ""
+fi
+
 t_done
