@@ -242,8 +242,8 @@ _stack_start_calsync()
 		args+=(-u www-data)
 	fi
 	# A socket left by an earlier calsync stays: calsync replaces it.
-	local stale
-	stale=$(stat -c %i "$STACK_SOCKET" 2>/dev/null || echo none)
+	local started
+	started=$(grep -c ' started: ' "$STACK_DIR/calsync.log" 2>/dev/null)
 	# CALSYNC_VALGRIND=1: the supervisor and every worker under memcheck,
 	# one log each in valgrind/, read by stack_valgrind_errors.
 	local wrap=()
@@ -258,11 +258,11 @@ _stack_start_calsync()
 	_stack_my_calsync=$CALSYNC_PID
 	echo "$CALSYNC_PID" >"$STACK_DIR/calsync.pid"
 	export CALSYNC_PID
-	# A stale socket from an earlier calsync may be there: wait for a new
-	# one (another inode), which calsync binds before it forks workers.
+	# A stale socket from an earlier calsync may be there: wait for this
+	# calsync's "started" line, which it logs once it listens.
 	for _ in $(seq 100); do
-		[ -S "$STACK_SOCKET" ] &&
-		    [ "$(stat -c %i "$STACK_SOCKET")" != "$stale" ] && return 0
+		[ -S "$STACK_SOCKET" ] && [ "$(grep -c ' started: ' \
+		    "$STACK_DIR/calsync.log")" -gt "${started:-0}" ] && return 0
 		if ! _stack_alive "$CALSYNC_PID"; then
 			wait "$CALSYNC_PID" 2>/dev/null
 			_stack_fail "calsync exited (status $?) before creating $STACK_SOCKET"
