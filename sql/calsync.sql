@@ -41,18 +41,50 @@ INSERT INTO calsync.event_types (name, appointment_type) VALUES
 	('trial-session', 'trial')
 ON CONFLICT DO NOTHING;
 
--- A Cal.com booking uid -> the appointment it became.  A reschedule adds
--- the new uid beside the old one, so either finds the appointment.  A row
--- without appointment_id records a cancel that came before its booking.
-CREATE TABLE IF NOT EXISTS calsync.bookings (
-	uid			text PRIMARY KEY,
-	appointment_id		uuid REFERENCES public.appointments (id)
-				ON DELETE CASCADE,
-	cancelled		boolean NOT NULL DEFAULT false,
+-- Every distinct verified booking event (one per body), parsed.  Cal.com
+-- does not order its deliveries, so an appointment is never edited event by
+-- event: it is the fold of all the events of its booking in clock order
+-- (calsync.fold), and a new event writes what it changes in that fold.
+CREATE TABLE IF NOT EXISTS calsync.events (
+	id			bigserial PRIMARY KEY,
+	body_sha256		bytea NOT NULL UNIQUE,
+	trigger			text NOT NULL,
+	-- createdAt plus the rank of the trigger in microseconds: events of
+	-- the same millisecond are ordered CREATED < RESCHEDULED < location and
+	-- payment updates < NO_SHOW_UPDATED < CANCELLED and REJECTED (a cancel
+	-- in the same millisecond as a reschedule wins).  Equal clocks are
+	-- taken in arrival order.
+	clock			timestamptz NOT NULL,
+	uid			text NOT NULL,
+	reschedule_uid		text,
+	start_at		timestamp(0),
+	duration		integer,
+	title			text,
+	event_type		text,
+	event_slug		text,
+	description		text,
+	booker_notes		text,
+	location		varchar(255),
 	cancellation_reason	text,
-	cancelled_at		timestamp(0),
-	last_event_at		timestamptz,
-	linked_at		timestamptz NOT NULL DEFAULT now()
+	organizer_email		text,
+	attendee_emails		text[],
+	no_show			boolean[],
+	trainer_id		uuid,
+	student_id		uuid,
+	full_booking		boolean NOT NULL
+);
+CREATE INDEX IF NOT EXISTS events_uid_index ON calsync.events (uid);
+CREATE INDEX IF NOT EXISTS events_reschedule_uid_index
+	ON calsync.events (reschedule_uid);
+
+-- A Cal.com booking uid -> the appointments it became: one per student of
+-- the booking.  A reschedule adds the new uid beside the original.
+CREATE TABLE IF NOT EXISTS calsync.bookings (
+	uid			text NOT NULL,
+	appointment_id		uuid NOT NULL REFERENCES public.appointments (id)
+				ON DELETE CASCADE,
+	linked_at		timestamptz NOT NULL DEFAULT now(),
+	PRIMARY KEY (uid, appointment_id)
 );
 CREATE INDEX IF NOT EXISTS bookings_appointment_id_index
 	ON calsync.bookings (appointment_id);
@@ -67,27 +99,44 @@ CREATE TABLE IF NOT EXISTS calsync.deliveries (
 	uid			text,
 	event_created_at	timestamptz,
 	body_sha256		bytea NOT NULL,
+	event_id		bigint REFERENCES calsync.events (id),
 	outcome			text NOT NULL,
 	detail			text,
 	appointment_id		uuid,
+	replayed_at		timestamptz,
 	body			bytea NOT NULL
 );
-CREATE INDEX IF NOT EXISTS deliveries_body_sha256_index
-	ON calsync.deliveries (body_sha256);
-CREATE INDEX IF NOT EXISTS deliveries_uid_index
-	ON calsync.deliveries (uid);
+CREATE INDEX IF NOT EXISTS deliveries_uid_index ON calsync.deliveries (uid);
+CREATE INDEX IF NOT EXISTS deliveries_replay_index ON calsync.deliveries (outcome)
+	WHERE outcome IN ('unmatched', 'internal');
 
 -- Bookings made through the Phoenix handler carry a "cal.com:<uid>" line in
 -- their notes: link them, so they can still be cancelled and rescheduled.
--- Where the old handler made duplicates, the earliest appointment wins.
 INSERT INTO calsync.bookings (uid, appointment_id)
-SELECT DISTINCT ON (m.uid) m.uid, a.id
+SELECT m.uid, a.id
 FROM public.appointments a,
 	LATERAL (SELECT r[1] AS uid FROM pg_catalog.regexp_matches(a.notes,
 	    'cal\.com:([^[:space:]]+)', 'g') AS r) m
 WHERE a.notes LIKE '%cal.com:%'
-ORDER BY m.uid, a.inserted_at, a.id
-ON CONFLICT (uid) DO NOTHING;
+ON CONFLICT DO NOTHING;
+
+-- What a booking's events say one appointment should be.  student_id NULL:
+-- the booking as a whole (time, location, status), for appointments no
+-- event made (the Phoenix handler's); unmatched says why none can be made.
+DROP TYPE IF EXISTS calsync.state CASCADE;
+CREATE TYPE calsync.state AS (
+	student_id		uuid,
+	trainer_id		uuid,
+	scheduled_at		timestamp(0),
+	duration_minutes	integer,
+	location		varchar(255),
+	status			varchar(255),
+	cancellation_reason	text,
+	cancelled_at		timestamp(0),
+	appointment_type	varchar(255),
+	notes			text,
+	unmatched		text
+);
 
 -- The trainer of a booking: metadata.trainer_id if sent (checked, not
 -- trusted), else the organizer's email, matched without regard to case.
@@ -103,100 +152,295 @@ RETURNS uuid LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
 	LIMIT 1
 $$;
 
--- The student: metadata.student_id if sent, else the first attendee whose
--- email is a student's (the booker comes first, then the guests).
-CREATE OR REPLACE FUNCTION calsync.find_student(p_id uuid, p_emails text[])
-RETURNS uuid LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
-	SELECT u.id FROM public.users u
+-- The students of a booking: metadata.student_id if sent, else every
+-- attendee whose email is a student's, in order (the booker first): one
+-- appointment each.
+CREATE OR REPLACE FUNCTION calsync.find_students(p_id uuid, p_emails text[])
+RETURNS TABLE (id uuid, email text)
+LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
+	SELECT u.id, lower(u.email) FROM public.users u
 	WHERE p_id IS NOT NULL AND u.id = p_id AND u.role = 'student'
 	UNION ALL
-	(SELECT u.id
-	 FROM unnest(p_emails) WITH ORDINALITY AS a (email, n)
-	 JOIN public.users u ON lower(u.email) = lower(a.email)
-	 WHERE p_id IS NULL AND u.role = 'student'
-	 ORDER BY a.n, u.email = a.email DESC LIMIT 1)
-	LIMIT 1
+	SELECT s.id, s.email FROM (
+		SELECT DISTINCT ON (u.id) u.id, lower(a.email) AS email, a.n
+		FROM unnest(p_emails) WITH ORDINALITY AS a (email, n)
+		JOIN public.users u ON lower(u.email) = lower(a.email)
+		WHERE p_id IS NULL AND u.role = 'student'
+		ORDER BY u.id, a.n) s
 $$;
 
--- A new appointment for booking p_uid.  If a cancel for it came first,
--- the appointment is born cancelled, as Cal.com shows it.
-CREATE OR REPLACE FUNCTION calsync.create_appointment(
-	p_uid text, p_start timestamp, p_duration integer,
-	p_title text, p_event_type text, p_event_slug text,
-	p_description text, p_booker_notes text, p_location text,
-	p_organizer_email text, p_attendee_emails text[],
-	p_trainer_id uuid, p_student_id uuid,
-	OUT outcome text, OUT appointment_id uuid, OUT detail text)
-LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+CREATE OR REPLACE FUNCTION calsync.trigger_rank(p_trigger text)
+RETURNS integer LANGUAGE sql IMMUTABLE AS $$
+	SELECT CASE p_trigger
+	    WHEN 'BOOKING_CREATED' THEN 1
+	    WHEN 'BOOKING_RESCHEDULED' THEN 2
+	    WHEN 'BOOKING_NO_SHOW_UPDATED' THEN 4
+	    WHEN 'BOOKING_CANCELLED' THEN 5
+	    WHEN 'BOOKING_REJECTED' THEN 5
+	    ELSE 3 END
+$$;
+
+-- The appointments a set of events makes, folded in clock order (without
+-- event p_without, to see what that one changes).
+CREATE OR REPLACE FUNCTION calsync.fold(p_uids text[], p_without bigint)
+RETURNS SETOF calsync.state
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
-	v_now		timestamp(0) := now() AT TIME ZONE 'UTC';
-	v_trainer	uuid := calsync.find_trainer(p_trainer_id, p_organizer_email);
-	v_student	uuid := calsync.find_student(p_student_id, p_attendee_emails);
-	v_early		calsync.bookings%ROWTYPE;
+	e		calsync.events%ROWTYPE;
+	v_base		calsync.events%ROWTYPE;	-- what appointments are made of
+	v_uids		text[] := '{}';
+	v_start		timestamp(0);
+	v_duration	integer;
+	v_location	varchar(255);
+	v_status	text;
+	v_reason	text;
+	v_cancelled	timestamp(0);
+	v_noshow	jsonb := '{}';
+	v_trainer	uuid;
+	r		calsync.state;
+	s		record;
+	i		integer;
 BEGIN
-	IF v_trainer IS NULL THEN
-		outcome := 'unmatched';
-		detail := CASE WHEN p_trainer_id IS NOT NULL
-		    THEN 'metadata.trainer_id is not a trainer in GA Personal'
-		    ELSE 'no trainer in GA Personal has the organizer''s email'
-		    END;
+	FOR e IN SELECT * FROM calsync.events x
+	    WHERE x.uid = ANY (p_uids) AND x.id IS DISTINCT FROM p_without
+	    ORDER BY x.clock, x.id LOOP
+		IF NOT e.uid = ANY (v_uids) THEN
+			v_uids := v_uids || e.uid;
+		END IF;
+		IF v_base.id IS NULL AND e.full_booking AND e.trigger IN
+		    ('BOOKING_CREATED', 'BOOKING_RESCHEDULED') THEN
+			v_base := e;
+		END IF;
+		CASE e.trigger
+		WHEN 'BOOKING_CREATED' THEN
+			-- The first state of a booking: it fills only what no
+			-- other event set, so a late one never undoes a cancel.
+			v_start := coalesce(v_start, e.start_at);
+			v_duration := coalesce(v_duration, e.duration);
+			v_location := coalesce(v_location, e.location);
+			v_status := coalesce(v_status, 'scheduled');
+		WHEN 'BOOKING_RESCHEDULED' THEN
+			-- Also after a cancel: "request reschedule" then a new time
+			-- brings the session back.
+			v_start := e.start_at;
+			v_duration := coalesce(e.duration, v_duration);
+			v_location := coalesce(e.location, v_location);
+			v_status := 'scheduled';
+			v_reason := NULL;
+			v_cancelled := NULL;
+			v_noshow := '{}';
+		WHEN 'BOOKING_CANCELLED', 'BOOKING_REJECTED' THEN
+			IF v_status IS DISTINCT FROM 'cancelled' THEN
+				v_cancelled := e.clock AT TIME ZONE 'UTC';
+			END IF;
+			v_status := 'cancelled';
+			v_reason := coalesce(nullif(e.cancellation_reason, ''),
+			    v_reason, 'Cancelled via Cal.com');
+		WHEN 'BOOKING_NO_SHOW_UPDATED' THEN
+			FOR i IN 1 .. coalesce(cardinality(e.attendee_emails), 0) LOOP
+				v_noshow := v_noshow || jsonb_build_object(
+				    lower(e.attendee_emails[i]), e.no_show[i]);
+			END LOOP;
+		ELSE	-- location and payment updates
+			v_start := coalesce(e.start_at, v_start);
+			v_duration := coalesce(e.duration, v_duration);
+			v_location := coalesce(e.location, v_location);
+		END CASE;
+	END LOOP;
+
+	r.scheduled_at := v_start;
+	r.duration_minutes := coalesce(v_duration, 60);
+	r.location := v_location;
+	r.status := v_status;
+	r.cancellation_reason := v_reason;
+	r.cancelled_at := v_cancelled;
+	IF v_base.id IS NOT NULL THEN
+		v_trainer := calsync.find_trainer(v_base.trainer_id,
+		    v_base.organizer_email);
+		IF v_trainer IS NULL THEN
+			r.unmatched := CASE WHEN v_base.trainer_id IS NOT NULL
+			    THEN 'metadata.trainer_id is not a trainer in GA Personal'
+			    ELSE 'no trainer in GA Personal has the organizer''s email'
+			    END;
+		ELSIF NOT EXISTS (SELECT FROM calsync.find_students(
+		    v_base.student_id, v_base.attendee_emails)) THEN
+			r.unmatched := CASE WHEN v_base.student_id IS NOT NULL
+			    THEN 'metadata.student_id is not a student in GA Personal'
+			    ELSE 'no attendee''s email belongs to a student in GA Personal'
+			    END;
+		END IF;
+	END IF;
+	RETURN NEXT r;		-- the booking as a whole
+	IF v_base.id IS NULL OR r.unmatched IS NOT NULL THEN
 		RETURN;
 	END IF;
-	IF v_student IS NULL THEN
-		outcome := 'unmatched';
-		detail := CASE WHEN p_student_id IS NOT NULL
-		    THEN 'metadata.student_id is not a student in GA Personal'
-		    ELSE 'no attendee''s email belongs to a student in GA Personal'
-		    END;
-		RETURN;
-	END IF;
-	SELECT * INTO v_early FROM calsync.bookings b WHERE b.uid = p_uid;
 
-	INSERT INTO public.appointments (trainer_id, student_id, scheduled_at,
-	    duration_minutes, status, appointment_type, location, notes,
-	    cancellation_reason, cancelled_at, inserted_at, updated_at)
-	VALUES (v_trainer, v_student, p_start, coalesce(p_duration, 60),
-	    CASE WHEN v_early.cancelled THEN 'cancelled' ELSE 'scheduled' END,
-	    (SELECT e.appointment_type FROM calsync.event_types e
-	     WHERE e.name IN (lower(p_event_type), lower(p_event_slug))
-	     ORDER BY e.name = lower(p_event_type) DESC LIMIT 1),
-	    p_location,
-	    concat_ws(E'\n', 'cal.com:' || p_uid, nullif(p_title, ''),
-	        nullif(p_description, ''),
-	        nullif(nullif(p_booker_notes, ''), p_description)),
-	    v_early.cancellation_reason, v_early.cancelled_at, v_now, v_now)
-	RETURNING id INTO appointment_id;
-
-	INSERT INTO calsync.bookings AS b (uid, appointment_id)
-	VALUES (p_uid, appointment_id)
-	ON CONFLICT (uid) DO UPDATE SET appointment_id = excluded.appointment_id;
-	outcome := 'applied';
+	r.trainer_id := v_trainer;
+	r.scheduled_at := coalesce(v_start, v_base.start_at);
+	r.appointment_type := (SELECT t.appointment_type
+	    FROM calsync.event_types t
+	    WHERE t.name IN (lower(v_base.event_type), lower(v_base.event_slug))
+	    ORDER BY t.name = lower(v_base.event_type) DESC LIMIT 1);
+	r.notes := concat_ws(E'\n',
+	    (SELECT string_agg('cal.com:' || u, E'\n' ORDER BY n)
+	     FROM unnest(v_uids) WITH ORDINALITY AS x (u, n)),
+	    nullif(v_base.title, ''), nullif(v_base.description, ''),
+	    nullif(nullif(v_base.booker_notes, ''), v_base.description));
+	FOR s IN SELECT * FROM calsync.find_students(v_base.student_id,
+	    v_base.attendee_emails) LOOP
+		r.student_id := s.id;
+		r.status := CASE WHEN v_status = 'cancelled' THEN 'cancelled'
+		    WHEN (v_noshow ->> s.email)::boolean THEN 'no_show'
+		    ELSE 'scheduled' END;
+		RETURN NEXT r;
+	END LOOP;
 END
 $$;
 
--- Move the appointment of a booking to a new time, and let every uid given
--- (the original and the new one) name it.  It is scheduled again even if it
--- had been cancelled: a reschedule after "request reschedule" brings the
--- session back.
-CREATE OR REPLACE FUNCTION calsync.move_appointment(
-	p_appointment_id uuid, p_uids text[], p_start timestamp,
-	p_duration integer, p_location text)
-RETURNS void LANGUAGE sql SET search_path = pg_catalog, pg_temp AS $$
-	UPDATE public.appointments a SET
-		scheduled_at = p_start,
-		duration_minutes = coalesce(p_duration, a.duration_minutes),
-		location = coalesce(p_location, a.location),
-		status = 'scheduled',
-		cancellation_reason = NULL,
-		cancelled_at = NULL,
-		notes = (SELECT concat_ws(E'\n', a.notes, string_agg('cal.com:' || u,
-		    E'\n' ORDER BY n)) FROM unnest(p_uids) WITH ORDINALITY AS x (u, n)
-		    WHERE strpos(coalesce(a.notes, ''), 'cal.com:' || u) = 0),
-		updated_at = now() AT TIME ZONE 'UTC'
-	WHERE a.id = p_appointment_id;
-	INSERT INTO calsync.bookings (uid, appointment_id)
-	SELECT DISTINCT u, p_appointment_id FROM unnest(p_uids) u
-	ON CONFLICT (uid) DO UPDATE SET appointment_id = excluded.appointment_id;
+-- Lock the uids of a booking and every uid linked to them (reschedules,
+-- shared appointments), growing the set until it is closed.  Two workers
+-- handling events of one booking wait for each other here; a deadlock
+-- between two growing sets is retried by calsync.
+CREATE OR REPLACE FUNCTION calsync.lock_booking(p_uids text[])
+RETURNS text[] LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+	v_all	text[] := '{}';
+	v_more	text[] := ARRAY(SELECT DISTINCT u FROM unnest(p_uids) u
+		    WHERE u IS NOT NULL ORDER BY 1);
+BEGIN
+	WHILE cardinality(v_more) > 0 LOOP
+		PERFORM pg_advisory_xact_lock(hashtextextended(u, 7710585))
+		FROM unnest(v_more) u;
+		v_all := v_all || v_more;
+		v_more := ARRAY(SELECT DISTINCT x FROM (
+			SELECT e.uid FROM calsync.events e
+			WHERE e.reschedule_uid = ANY (v_all)
+			UNION ALL
+			SELECT e.reschedule_uid FROM calsync.events e
+			WHERE e.uid = ANY (v_all)
+			UNION ALL
+			SELECT o.uid FROM calsync.bookings b
+			JOIN calsync.bookings o USING (appointment_id)
+			WHERE b.uid = ANY (v_all)) l (x)
+		    WHERE x IS NOT NULL AND NOT x = ANY (v_all) ORDER BY 1);
+	END LOOP;
+	RETURN v_all;
+END
+$$;
+
+-- Bring the appointments of a booking to what its events say: create the
+-- ones missing; on the ones there, write only the fields that event
+-- p_event changes (p_event NULL: create only), so that a duplicate or a
+-- stale event never overwrites what the trainer edited in GA Personal.
+-- Returns whether anything was written and one appointment id.
+CREATE OR REPLACE FUNCTION calsync.settle(p_uids text[], p_event bigint,
+	OUT changed boolean, OUT appointment_id uuid, OUT unmatched text)
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+	n	calsync.state;
+	o	calsync.state;
+	v_whole	calsync.state;
+	v_old	calsync.state;
+	v_id	uuid;
+	v_done	uuid[] := '{}';		-- appointments settled per student
+	v_now	timestamp(0) := now() AT TIME ZONE 'UTC';
+BEGIN
+	changed := false;
+	FOR n IN SELECT * FROM calsync.fold(p_uids, NULL) LOOP
+		IF n.student_id IS NULL THEN
+			v_whole := n;
+			unmatched := n.unmatched;
+			CONTINUE;
+		END IF;
+		v_id := NULL;
+		SELECT a.id INTO v_id FROM public.appointments a
+		WHERE a.student_id = n.student_id AND a.id IN (SELECT b.appointment_id
+		    FROM calsync.bookings b WHERE b.uid = ANY (p_uids))
+		ORDER BY a.inserted_at LIMIT 1 FOR UPDATE;
+		IF v_id IS NULL THEN
+			INSERT INTO public.appointments (trainer_id, student_id,
+			    scheduled_at, duration_minutes, status, appointment_type,
+			    location, notes, cancellation_reason, cancelled_at,
+			    inserted_at, updated_at)
+			VALUES (n.trainer_id, n.student_id, n.scheduled_at,
+			    n.duration_minutes, n.status, n.appointment_type,
+			    n.location, n.notes, n.cancellation_reason,
+			    n.cancelled_at, v_now, v_now)
+			RETURNING id INTO v_id;
+			changed := true;
+		ELSIF p_event IS NOT NULL THEN
+			SELECT * INTO o FROM calsync.fold(p_uids, p_event) f
+			WHERE f.student_id = n.student_id;
+			UPDATE public.appointments a SET
+			    scheduled_at = CASE WHEN n.scheduled_at IS DISTINCT FROM
+			        o.scheduled_at THEN n.scheduled_at ELSE a.scheduled_at END,
+			    duration_minutes = CASE WHEN n.duration_minutes IS DISTINCT
+			        FROM o.duration_minutes THEN n.duration_minutes
+			        ELSE a.duration_minutes END,
+			    location = CASE WHEN n.location IS DISTINCT FROM o.location
+			        THEN n.location ELSE a.location END,
+			    status = CASE WHEN n.status IS DISTINCT FROM o.status
+			        THEN n.status ELSE a.status END,
+			    cancellation_reason = CASE WHEN n.status IS DISTINCT FROM
+			        o.status OR n.cancellation_reason IS DISTINCT FROM
+			        o.cancellation_reason THEN n.cancellation_reason
+			        ELSE a.cancellation_reason END,
+			    cancelled_at = CASE WHEN n.status IS DISTINCT FROM o.status
+			        OR n.cancelled_at IS DISTINCT FROM o.cancelled_at
+			        THEN n.cancelled_at ELSE a.cancelled_at END,
+			    notes = CASE WHEN n.notes IS DISTINCT FROM o.notes
+			        THEN n.notes ELSE a.notes END,
+			    updated_at = v_now
+			WHERE a.id = v_id AND (n.scheduled_at, n.duration_minutes,
+			    n.location, n.status, n.cancellation_reason, n.cancelled_at,
+			    n.notes) IS DISTINCT FROM (o.scheduled_at,
+			    o.duration_minutes, o.location, o.status,
+			    o.cancellation_reason, o.cancelled_at, o.notes);
+			changed := changed OR FOUND;
+		END IF;
+		INSERT INTO calsync.bookings (uid, appointment_id)
+		SELECT u, v_id FROM unnest(p_uids) u ON CONFLICT DO NOTHING;
+		appointment_id := coalesce(appointment_id, v_id);
+		v_done := v_done || v_id;
+	END LOOP;
+
+	-- Appointments no event made (the Phoenix handler's): the booking's
+	-- time, location and status, as this event changes them.
+	IF p_event IS NOT NULL AND EXISTS (SELECT FROM calsync.bookings b
+	    WHERE b.uid = ANY (p_uids) AND NOT b.appointment_id = ANY (v_done)) THEN
+		SELECT * INTO v_old FROM calsync.fold(p_uids, p_event) f
+		WHERE f.student_id IS NULL;
+		UPDATE public.appointments a SET
+		    scheduled_at = CASE WHEN v_whole.scheduled_at IS DISTINCT FROM
+		        v_old.scheduled_at THEN v_whole.scheduled_at
+		        ELSE a.scheduled_at END,
+		    duration_minutes = CASE WHEN v_whole.duration_minutes IS
+		        DISTINCT FROM v_old.duration_minutes
+		        THEN v_whole.duration_minutes ELSE a.duration_minutes END,
+		    location = CASE WHEN v_whole.location IS DISTINCT FROM
+		        v_old.location THEN v_whole.location ELSE a.location END,
+		    status = CASE WHEN v_whole.status IS DISTINCT FROM v_old.status
+		        THEN v_whole.status ELSE a.status END,
+		    cancellation_reason = CASE WHEN v_whole.status IS DISTINCT FROM
+		        v_old.status THEN v_whole.cancellation_reason
+		        ELSE a.cancellation_reason END,
+		    cancelled_at = CASE WHEN v_whole.status IS DISTINCT FROM
+		        v_old.status THEN v_whole.cancelled_at ELSE a.cancelled_at END,
+		    updated_at = v_now
+		FROM calsync.bookings b
+		WHERE b.appointment_id = a.id AND b.uid = ANY (p_uids)
+		    AND NOT a.id = ANY (v_done)
+		    AND (v_whole.scheduled_at, v_whole.duration_minutes,
+		        v_whole.location, v_whole.status) IS DISTINCT FROM
+		        (v_old.scheduled_at, v_old.duration_minutes, v_old.location,
+		        v_old.status);
+		changed := changed OR FOUND;
+	END IF;
+	IF appointment_id IS NULL THEN
+		SELECT b.appointment_id INTO appointment_id FROM calsync.bookings b
+		WHERE b.uid = ANY (p_uids) LIMIT 1;
+	END IF;
+END
 $$;
 
 -- One verified delivery, applied and journaled in one statement: calsync
@@ -209,122 +453,102 @@ CREATE OR REPLACE FUNCTION calsync.apply_delivery(
 	p_title text, p_event_type text, p_event_slug text,
 	p_description text, p_booker_notes text, p_location text,
 	p_cancellation_reason text,
-	p_organizer_email text, p_attendee_emails text[],
+	p_organizer_email text, p_attendee_emails text[], p_no_show boolean[],
 	p_trainer_id uuid, p_student_id uuid, p_full_booking boolean,
 	p_body_sha256 bytea, p_body bytea,
 	OUT outcome text, OUT appointment_id uuid, OUT detail text)
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
-	v_now		timestamp(0) := now() AT TIME ZONE 'UTC';
-	v_target	text := coalesce(p_reschedule_uid, p_uid);
-	v_status	text;
+	v_clock		timestamptz := coalesce(p_created_at, now()) +
+			    make_interval(secs => calsync.trigger_rank(p_trigger) / 1e6);
+	v_event		bigint;
+	v_uids		text[];
+	v_settled	record;
 BEGIN
-	-- Events of one booking wait for each other, across workers and
-	-- hosts; the uids are locked in one order so that two reschedules
-	-- naming each other cannot deadlock.
-	PERFORM pg_advisory_xact_lock(hashtextextended(u, 0))
-	FROM (SELECT DISTINCT u FROM unnest(ARRAY[p_uid, p_reschedule_uid]) u
-	      WHERE u IS NOT NULL ORDER BY u) l;
-
-	outcome := 'ignored';
-	IF p_trigger IN ('BOOKING_CREATED', 'BOOKING_RESCHEDULED',
-	    'BOOKING_CANCELLED') AND EXISTS (SELECT FROM calsync.deliveries d
-	    WHERE d.body_sha256 = p_body_sha256
-	    AND d.outcome IN ('applied', 'pending')) THEN
-		outcome := 'duplicate';
-		detail := 'this delivery was already applied';
-		SELECT b.appointment_id INTO appointment_id
-		FROM calsync.bookings b WHERE b.uid = p_uid;
-
-	ELSIF p_trigger = 'BOOKING_CREATED' THEN
-		SELECT b.appointment_id INTO appointment_id
-		FROM calsync.bookings b WHERE b.uid = p_uid;
-		IF appointment_id IS NOT NULL THEN
-			outcome := 'duplicate';
-			detail := 'this booking already has its appointment';
-		ELSE
-			SELECT c.outcome, c.appointment_id, c.detail
-			INTO outcome, appointment_id, detail
-			FROM calsync.create_appointment(p_uid, p_start,
-			    p_duration, p_title, p_event_type, p_event_slug,
-			    p_description, p_booker_notes, p_location,
-			    p_organizer_email, p_attendee_emails, p_trainer_id,
-			    p_student_id) c;
+	IF p_uid IS NULL OR p_trigger NOT IN ('BOOKING_CREATED',
+	    'BOOKING_RESCHEDULED', 'BOOKING_CANCELLED', 'BOOKING_REJECTED',
+	    'BOOKING_NO_SHOW_UPDATED', 'BOOKING_LOCATION_UPDATED',
+	    'BOOKING_PAID', 'BOOKING_PAYMENT_INITIATED') THEN
+		outcome := 'ignored';
+		detail := CASE p_trigger WHEN 'PING' THEN 'ping received'
+		    WHEN 'BOOKING_REQUESTED' THEN 'booking requested: its '
+		        'appointment is made when the trainer confirms it'
+		    END;
+	ELSE
+		v_uids := calsync.lock_booking(ARRAY[p_uid, p_reschedule_uid]);
+		INSERT INTO calsync.events AS e (body_sha256, trigger, clock, uid,
+		    reschedule_uid, start_at, duration, title, event_type,
+		    event_slug, description, booker_notes, location,
+		    cancellation_reason, organizer_email, attendee_emails, no_show,
+		    trainer_id, student_id, full_booking)
+		VALUES (p_body_sha256, p_trigger, v_clock, p_uid, p_reschedule_uid,
+		    p_start, p_duration, p_title, p_event_type, p_event_slug,
+		    p_description, p_booker_notes, p_location,
+		    p_cancellation_reason, p_organizer_email, p_attendee_emails,
+		    p_no_show, p_trainer_id, p_student_id, p_full_booking)
+		ON CONFLICT (body_sha256) DO NOTHING
+		RETURNING e.id INTO v_event;
+		-- A body seen before changes nothing, but may still make an
+		-- appointment it could not make then (a student registered since).
+		SELECT * INTO v_settled FROM calsync.settle(v_uids, v_event);
+		appointment_id := v_settled.appointment_id;
+		outcome := CASE
+		    WHEN v_settled.changed THEN 'applied'
+		    WHEN v_event IS NULL THEN 'duplicate'
+		    WHEN v_settled.unmatched IS NOT NULL THEN 'unmatched'
+		    WHEN v_settled.appointment_id IS NULL THEN 'pending'
+		    WHEN v_clock < (SELECT max(e.clock) FROM calsync.events e
+		        WHERE e.uid = ANY (v_uids) AND e.id <> v_event) THEN 'stale'
+		    ELSE 'duplicate' END;
+		detail := CASE outcome
+		    WHEN 'duplicate' THEN 'nothing to change'
+		    WHEN 'unmatched' THEN v_settled.unmatched
+		    WHEN 'pending' THEN 'booking not known yet; this change is '
+		        'kept and applied when it arrives'
+		    WHEN 'stale' THEN 'older than a change already applied to '
+		        'this booking'
+		    END;
+		IF v_event IS NULL THEN
+			SELECT e.id INTO v_event FROM calsync.events e
+			WHERE e.body_sha256 = p_body_sha256;
 		END IF;
-
-	ELSIF p_trigger = 'BOOKING_RESCHEDULED' THEN
-		-- Cal.com: uid is the new booking, rescheduleUid the original.
-		-- The seed's short form has only uid, naming the one to move.
-		SELECT b.appointment_id INTO appointment_id
-		FROM calsync.bookings b
-		WHERE b.uid IN (v_target, p_uid) AND b.appointment_id IS NOT NULL
-		ORDER BY b.uid = v_target DESC LIMIT 1;
-		IF appointment_id IS NOT NULL THEN
-			PERFORM calsync.move_appointment(appointment_id,
-			    ARRAY[v_target, p_uid], p_start, p_duration,
-			    p_location);
-			outcome := 'applied';
-		ELSIF p_full_booking THEN
-			SELECT c.outcome, c.appointment_id, c.detail
-			INTO outcome, appointment_id, detail
-			FROM calsync.create_appointment(p_uid, p_start,
-			    p_duration, p_title, p_event_type, p_event_slug,
-			    p_description, p_booker_notes, p_location,
-			    p_organizer_email, p_attendee_emails, p_trainer_id,
-			    p_student_id) c;
-			IF outcome = 'applied' AND v_target <> p_uid THEN
-				INSERT INTO calsync.bookings (uid, appointment_id)
-				VALUES (v_target, apply_delivery.appointment_id)
-				ON CONFLICT (uid) DO UPDATE
-				SET appointment_id = excluded.appointment_id;
-			END IF;
-		ELSE
-			outcome := 'unknown_booking';
-			detail := 'booking ' || v_target || ' is not known to '
-			    'calsync and this reschedule does not carry the '
-			    'full booking; delivery kept for replay';
-		END IF;
-
-	ELSIF p_trigger = 'BOOKING_CANCELLED' THEN
-		SELECT b.appointment_id, a.status INTO appointment_id, v_status
-		FROM calsync.bookings b
-		LEFT JOIN public.appointments a ON a.id = b.appointment_id
-		WHERE b.uid = p_uid;
-		IF appointment_id IS NULL THEN
-			-- Cal.com does not order deliveries: keep the cancel, and
-			-- its booking is born cancelled when it arrives.
-			INSERT INTO calsync.bookings AS b (uid, cancelled,
-			    cancellation_reason, cancelled_at)
-			VALUES (p_uid, true, coalesce(nullif(p_cancellation_reason,
-			    ''), 'Cancelled via Cal.com'), v_now)
-			ON CONFLICT (uid) DO UPDATE SET cancelled = true,
-			    cancellation_reason = excluded.cancellation_reason,
-			    cancelled_at = coalesce(b.cancelled_at, excluded.cancelled_at);
-			outcome := 'pending';
-			detail := 'booking not known yet; it is cancelled when '
-			    'it arrives';
-		ELSIF v_status = 'cancelled' THEN
-			outcome := 'duplicate';
-			detail := 'the appointment is already cancelled';
-		ELSE
-			UPDATE public.appointments a SET status = 'cancelled',
-			    cancellation_reason = coalesce(
-			        nullif(p_cancellation_reason, ''),
-			        'Cancelled via Cal.com'),
-			    cancelled_at = v_now, updated_at = v_now
-			WHERE a.id = apply_delivery.appointment_id;
-			outcome := 'applied';
-		END IF;
-
-	ELSIF p_trigger = 'PING' THEN
-		detail := 'ping received';
 	END IF;
 
 	INSERT INTO calsync.deliveries (request_id, trigger, uid,
-	    event_created_at, body_sha256, outcome, detail, appointment_id, body)
+	    event_created_at, body_sha256, event_id, outcome, detail,
+	    appointment_id, body)
 	VALUES (p_request_id, p_trigger, coalesce(p_uid, p_reschedule_uid),
-	    p_created_at, p_body_sha256, outcome, detail,
+	    p_created_at, p_body_sha256, v_event, outcome, detail,
 	    apply_delivery.appointment_id, p_body);
+END
+$$;
+
+-- calsyncctl replay: a delivery kept as unmatched (its student registered
+-- since, say) is settled again with the same rules; its journal row says
+-- what became of it.  Replaying twice changes nothing.
+CREATE OR REPLACE FUNCTION calsync.replay(p_delivery bigint,
+	OUT outcome text, OUT detail text)
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+	v_event		calsync.events%ROWTYPE;
+	v_settled	record;
+BEGIN
+	SELECT e.* INTO v_event FROM calsync.deliveries d
+	JOIN calsync.events e ON e.id = d.event_id WHERE d.id = p_delivery;
+	IF v_event.id IS NULL THEN
+		outcome := 'internal';
+		detail := 'no such delivery, or one calsync could not read';
+		RETURN;
+	END IF;
+	SELECT * INTO v_settled FROM calsync.settle(calsync.lock_booking(
+	    ARRAY[v_event.uid, v_event.reschedule_uid]), NULL);
+	outcome := CASE WHEN v_settled.unmatched IS NOT NULL THEN 'unmatched'
+	    WHEN v_settled.changed THEN 'applied' ELSE 'duplicate' END;
+	detail := coalesce(v_settled.unmatched, 'replayed');
+	UPDATE calsync.deliveries d SET outcome = replay.outcome,
+	    detail = replay.detail, replayed_at = now(),
+	    appointment_id = v_settled.appointment_id
+	WHERE d.id = p_delivery;
 END
 $$;
 
@@ -335,9 +559,12 @@ GRANT USAGE ON SCHEMA calsync TO calsync;
 GRANT SELECT ON public.users TO calsync;
 GRANT SELECT, INSERT, UPDATE ON public.appointments TO calsync;
 GRANT SELECT ON calsync.schema_version, calsync.event_types TO calsync;
-GRANT SELECT, INSERT, UPDATE ON calsync.bookings TO calsync;
+GRANT SELECT, INSERT ON calsync.bookings, calsync.events TO calsync;
 GRANT SELECT, INSERT ON calsync.deliveries TO calsync;
-GRANT USAGE ON SEQUENCE calsync.deliveries_id_seq TO calsync;
+GRANT UPDATE (outcome, detail, replayed_at, appointment_id)
+	ON calsync.deliveries TO calsync;
+GRANT USAGE ON SEQUENCE calsync.deliveries_id_seq, calsync.events_id_seq
+	TO calsync;
 REVOKE ALL ON ALL FUNCTIONS IN SCHEMA calsync FROM PUBLIC;
 GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA calsync TO calsync;
 

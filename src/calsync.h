@@ -37,8 +37,8 @@ enum outcome {
 	OUTCOME_LENGTH_REQUIRED,
 	OUTCOME_TOO_LARGE,
 	OUTCOME_UNSUPPORTED_TYPE,
+	OUTCOME_STALE,		/* older than what was applied; nothing changed */
 	OUTCOME_UNMATCHED,	/* trainer or student unknown; kept for replay */
-	OUTCOME_UNKNOWN_BOOKING,/* reschedule of a booking never seen; kept */
 	OUTCOME_UNAVAILABLE,	/* database down */
 	OUTCOME_INTERNAL,
 	OUTCOME__MAX
@@ -106,11 +106,12 @@ const char	*verdict_reason(enum verdict);
 
 /* payload.c: Cal.com JSON -> struct delivery (wraps json-c) */
 enum trigger {
-	TRIGGER_OTHER,
-	TRIGGER_PING,
+	TRIGGER_OTHER,		/* recorded, not read: PING, MEETING_*, ... */
 	TRIGGER_CREATED,
 	TRIGGER_RESCHEDULED,
-	TRIGGER_CANCELLED
+	TRIGGER_CANCELLED,	/* and BOOKING_REJECTED */
+	TRIGGER_NO_SHOW,
+	TRIGGER_UPDATED		/* location and payment updates */
 };
 
 /*
@@ -140,6 +141,7 @@ struct delivery {
 	const char	*student_id;
 	size_t		 nattendees;
 	const char	*attendees[MAX_ATTENDEES];	/* emails, in order */
+	signed char	 no_show[MAX_ATTENDEES];	/* -1 unsaid, 0, 1 */
 	char		 location[LOCATION_MAX_CHARS * 4 + 1];
 	bool		 has_location;
 	bool		 full_booking;	/* organizer/attendees present */

@@ -29,10 +29,10 @@ static const struct outcome_info outcomes[OUTCOME__MAX] = {
 	[OUTCOME_UNSUPPORTED_TYPE] = { 415, "unsupported_type",
 	    "Content-Type must be application/json; "
 	    "remove the payload template from the Cal.com webhook" },
+	[OUTCOME_STALE] = { 200, "stale",
+	    "older than a change already applied; nothing changed" },
 	[OUTCOME_UNMATCHED] = { 422, "unmatched",
 	    "trainer or student not found; delivery kept for replay" },
-	[OUTCOME_UNKNOWN_BOOKING] = { 422, "unknown_booking",
-	    "booking not known; delivery kept for replay" },
 	[OUTCOME_UNAVAILABLE] = { 503, "unavailable",
 	    "database unavailable" },
 	[OUTCOME_INTERNAL] = { 500, "internal", "internal error" },

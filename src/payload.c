@@ -42,6 +42,7 @@ struct field {
  */
 static const struct field fields[] = {
 	{ "uid",			F_UID,		AT(uid) },
+	{ "bookingUid",			F_UID,		AT(uid) },
 	{ "rescheduleUid",		F_UID,		AT(reschedule_uid) },
 	{ "startTime",			F_TIME,		AT(start) },
 	{ "endTime",			F_TIME,		AT(end) },
@@ -54,20 +55,26 @@ static const struct field fields[] = {
 	{ "additionalNotes",		F_TEXT,		AT(booker_notes) },
 	{ "responses.notes.value",	F_TEXT,		AT(booker_notes) },
 	{ "cancellationReason",		F_TEXT,		AT(cancellation_reason) },
+	{ "rejectionReason",		F_TEXT,		AT(cancellation_reason) },
 	{ "location",			F_LOCATION,	AT(location) },
 	{ "organizer.email",		F_EMAIL,	AT(organizer_email) },
 	{ "metadata.trainer_id",	F_UUID,		AT(trainer_id) },
 	{ "metadata.student_id",	F_UUID,		AT(student_id) },
 };
 
+/* The triggers calsync reads; every other one is recorded as it came. */
 static const struct {
 	const char	*name;
 	enum trigger	 kind;
 } triggers[] = {
-	{ "PING",		 TRIGGER_PING },
-	{ "BOOKING_CREATED",	 TRIGGER_CREATED },
-	{ "BOOKING_RESCHEDULED", TRIGGER_RESCHEDULED },
-	{ "BOOKING_CANCELLED",	 TRIGGER_CANCELLED },
+	{ "BOOKING_CREATED",		TRIGGER_CREATED },
+	{ "BOOKING_RESCHEDULED",	TRIGGER_RESCHEDULED },
+	{ "BOOKING_CANCELLED",		TRIGGER_CANCELLED },
+	{ "BOOKING_REJECTED",		TRIGGER_CANCELLED },
+	{ "BOOKING_NO_SHOW_UPDATED",	TRIGGER_NO_SHOW },
+	{ "BOOKING_LOCATION_UPDATED",	TRIGGER_UPDATED },
+	{ "BOOKING_PAID",		TRIGGER_UPDATED },
+	{ "BOOKING_PAYMENT_INITIATED",	TRIGGER_UPDATED },
 };
 
 /* Follow a dotted path; NULL if any step is missing or not an object. */
@@ -316,12 +323,15 @@ take_fields(struct delivery *d, struct json_object *payload, char *err,
 	return 0;
 }
 
-/* attendees[].email, in order: the first is the booker, then guests. */
+/*
+ * attendees[].email, in order: the first is the booker, then guests; and
+ * attendees[].noShow where BOOKING_NO_SHOW_UPDATED says it.
+ */
 static int
 take_attendees(struct delivery *d, struct json_object *payload, char *err,
     size_t errsz)
 {
-	struct json_object	*list, *email;
+	struct json_object	*list, *email, *noshow;
 	const char		*s;
 	size_t			 i, n, len;
 
@@ -345,6 +355,18 @@ take_attendees(struct delivery *d, struct json_object *payload, char *err,
 			    "must be %s", i, type_words(F_EMAIL));
 			return -1;
 		}
+		d->no_show[d->nattendees] = -1;
+		noshow = lookup(json_object_array_get_idx(list, i), "noShow");
+		if (noshow != NULL && !json_object_is_type(noshow,
+		    json_type_null)) {
+			if (!json_object_is_type(noshow, json_type_boolean)) {
+				snprintf(err, errsz, "payload.attendees[%zu]."
+				    "noShow must be true or false", i);
+				return -1;
+			}
+			d->no_show[d->nattendees] =
+			    json_object_get_boolean(noshow) ? 1 : 0;
+		}
 		d->attendees[d->nattendees++] = s;
 	}
 	return 0;
@@ -357,9 +379,13 @@ check_booking(struct delivery *d, char *err, size_t errsz)
 	const char	*missing = NULL;
 
 	if (d->uid == NULL)
-		missing = "payload.uid";
-	else if (d->kind != TRIGGER_CANCELLED && d->start == TIME_NONE)
+		missing = d->kind == TRIGGER_NO_SHOW ? "payload.bookingUid" :
+		    "payload.uid";
+	else if ((d->kind == TRIGGER_CREATED ||
+	    d->kind == TRIGGER_RESCHEDULED) && d->start == TIME_NONE)
 		missing = "payload.startTime";
+	else if (d->kind == TRIGGER_NO_SHOW && d->nattendees == 0)
+		missing = "payload.attendees";
 	else if (d->kind == TRIGGER_CREATED && d->organizer_email == NULL &&
 	    d->trainer_id == NULL)
 		missing = "payload.organizer.email";
@@ -488,7 +514,7 @@ payload_parse(const char *body, size_t len, struct delivery *d, char *err,
 	 * vary and change, and a delivery must never be refused for a
 	 * field calsync does not use.
 	 */
-	if (d->kind == TRIGGER_OTHER || d->kind == TRIGGER_PING) {
+	if (d->kind == TRIGGER_OTHER) {
 		struct json_object	*v = lookup(payload, "uid");
 		const char		*s;
 		size_t			 n;

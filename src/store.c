@@ -13,8 +13,8 @@
 
 #include "calsync.h"
 
-#define APPLY_PARAMS	21
-#define TRIES		3	/* for serialization failures and deadlocks */
+#define APPLY_PARAMS	22
+#define TRIES		5	/* for serialization failures and deadlocks */
 
 struct store {
 	char	*conninfo;
@@ -31,8 +31,9 @@ static const char apply_sql[] =
 	"$1::text, $2::text, $3::timestamptz, $4::text, $5::text,"
 	" $6::timestamp, $7::integer, $8::text, $9::text, $10::text,"
 	" $11::text, $12::text, $13::text, $14::text, $15::text,"
-	" pg_catalog.string_to_array($16::text, E'\\n'), $17::uuid, $18::uuid,"
-	" $19::boolean, $20::bytea, $21::bytea)";
+	" pg_catalog.string_to_array($16::text, E'\\n'),"
+	" pg_catalog.string_to_array($17::text, E'\\n', '')::boolean[],"
+	" $18::uuid, $19::uuid, $20::boolean, $21::bytea, $22::bytea)";
 
 static const char refused_sql[] =
 	"INSERT INTO calsync.deliveries (request_id, trigger, uid,"
@@ -45,7 +46,8 @@ static const char check_sql[] =
 	" pg_catalog.has_table_privilege('public.users', 'SELECT'),"
 	" pg_catalog.has_function_privilege('calsync.apply_delivery(text,"
 	"text,timestamptz,text,text,timestamp,integer,text,text,text,text,text,"
-	"text,text,text,text[],uuid,uuid,boolean,bytea,bytea)', 'EXECUTE')";
+	"text,text,text,text[],boolean[],uuid,uuid,boolean,bytea,bytea)',"
+	" 'EXECUTE')";
 
 static const char deliveries_sql[] =
 	"SELECT id, pg_catalog.to_char(received_at AT TIME ZONE 'UTC',"
@@ -211,24 +213,37 @@ or_null(const char *s)
 	return s != NULL && *s != '\0' ? s : NULL;
 }
 
-/* Attendee emails, one a line: valid_email() admits no blank in them. */
+/*
+ * Attendee emails, one a line (valid_email() admits no blank in them),
+ * and their no-show flags likewise: "t", "f", or "" for unsaid.
+ */
 static char *
-join_attendees(const struct delivery *d)
+join_attendees(const struct delivery *d, char **flags)
 {
-	size_t	 i, len = 1, off = 0;
+	static const char *const words[] = { "", "f", "t" };
+	size_t	 i, len = 1, off = 0, foff = 0;
 	char	*out;
 
 	for (i = 0; i < d->nattendees; i++)
 		len += strlen(d->attendees[i]) + 1;
 	if ((out = malloc(len)) == NULL)
 		return NULL;
+	if ((*flags = malloc(2 * d->nattendees + 1)) == NULL) {
+		free(out);
+		return NULL;
+	}
 	for (i = 0; i < d->nattendees; i++) {
 		len = strlen(d->attendees[i]);
 		memcpy(out + off, d->attendees[i], len);
 		off += len;
 		out[off++] = '\n';
+		len = strlen(words[d->no_show[i] + 1]);
+		memcpy(*flags + foff, words[d->no_show[i] + 1], len);
+		foff += len;
+		(*flags)[foff++] = '\n';
 	}
 	out[off > 0 ? off - 1 : 0] = '\0';
+	(*flags)[foff > 0 ? foff - 1 : 0] = '\0';
 	return out;
 }
 
@@ -242,12 +257,12 @@ store_apply(struct store *s, const char *request_id,
 	int		 formats[APPLY_PARAMS] = { 0 };
 	char		 created[TIMESTAMP_BUFSZ], start[TIMESTAMP_BUFSZ];
 	char		 duration[16];
-	char		*attendees;
+	char		*attendees, *no_show = NULL;
 	PGresult	*res;
 	enum outcome	 o;
 
 	memset(a, 0, sizeof(*a));
-	if ((attendees = join_attendees(d)) == NULL) {
+	if ((attendees = join_attendees(d, &no_show)) == NULL) {
 		a->outcome = OUTCOME_INTERNAL;
 		return -1;
 	}
@@ -273,19 +288,21 @@ store_apply(struct store *s, const char *request_id,
 	v[13] = d->cancellation_reason;
 	v[14] = d->organizer_email;
 	v[15] = attendees;
-	v[16] = d->trainer_id;
-	v[17] = d->student_id;
-	v[18] = d->full_booking ? "t" : "f";
-	v[19] = (const char *)digest;
-	lengths[19] = DIGEST_LEN;
-	formats[19] = 1;
-	v[20] = body;
-	lengths[20] = (int)len;
+	v[16] = no_show;
+	v[17] = d->trainer_id;
+	v[18] = d->student_id;
+	v[19] = d->full_booking ? "t" : "f";
+	v[20] = (const char *)digest;
+	lengths[20] = DIGEST_LEN;
 	formats[20] = 1;
+	v[21] = body;
+	lengths[21] = (int)len;
+	formats[21] = 1;
 
 	o = run(s, "applying a delivery", "apply", NULL, APPLY_PARAMS, v,
 	    lengths, formats, &res);
 	free(attendees);
+	free(no_show);
 	if (o != OUTCOME_APPLIED) {
 		a->outcome = o;
 		return -1;

@@ -127,8 +127,13 @@ t_is "... creates the appointment, named by both uids" \
 short=$(new_uid)
 f=$(body seed_rescheduled UID="$short")
 post "$f"
-t_is "short reschedule of an unknown booking: 422" "$STATUS" 422
-t_is "... kept in the journal" "$(journal "$short")" unknown_booking
+t_is "short reschedule of an unknown booking: 202" "$STATUS" 202
+t_is "... kept as pending" "$(journal "$short")" pending
+f=$(body seed_created UID="$short" START=2026-11-30T08:00:00Z \
+    CREATED_AT=2026-01-01T00:00:00.000Z)
+post "$f"
+t_is "... then its booking arrives: made at the rescheduled time" \
+    "$(appointment "$short" "scheduled_at, status")" "2026-12-01 10:00:00|scheduled"
 
 # --- a cancel that arrives before its booking
 early=$(new_uid)
