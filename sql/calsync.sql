@@ -89,6 +89,21 @@ CREATE TABLE IF NOT EXISTS calsync.bookings (
 CREATE INDEX IF NOT EXISTS bookings_appointment_id_index
 	ON calsync.bookings (appointment_id);
 
+-- What calsync last wrote on each appointment: a change writes only the
+-- fields where the booking's fold moved away from this, so what the trainer
+-- edited in GA Personal stays unless Cal.com changes it again.
+CREATE TABLE IF NOT EXISTS calsync.settled (
+	appointment_id		uuid PRIMARY KEY REFERENCES public.appointments (id)
+				ON DELETE CASCADE,
+	scheduled_at		timestamp(0),
+	duration_minutes	integer,
+	location		varchar(255),
+	status			varchar(255),
+	cancellation_reason	text,
+	cancelled_at		timestamp(0),
+	notes			text
+);
+
 -- Every verified delivery, with its body and what became of it, written in
 -- the same transaction as its effect.  Nothing Cal.com sends is lost.
 CREATE TABLE IF NOT EXISTS calsync.deliveries (
@@ -180,9 +195,8 @@ RETURNS integer LANGUAGE sql IMMUTABLE AS $$
 	    ELSE 3 END
 $$;
 
--- The appointments a set of events makes, folded in clock order (without
--- event p_without, to see what that one changes).
-CREATE OR REPLACE FUNCTION calsync.fold(p_uids text[], p_without bigint)
+-- The appointments the events of a booking make, folded in clock order.
+CREATE OR REPLACE FUNCTION calsync.fold(p_uids text[])
 RETURNS SETOF calsync.state
 LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
@@ -201,8 +215,7 @@ DECLARE
 	s		record;
 	i		integer;
 BEGIN
-	FOR e IN SELECT * FROM calsync.events x
-	    WHERE x.uid = ANY (p_uids) AND x.id IS DISTINCT FROM p_without
+	FOR e IN SELECT * FROM calsync.events x WHERE x.uid = ANY (p_uids)
 	    ORDER BY x.clock, x.id LOOP
 		IF NOT e.uid = ANY (v_uids) THEN
 			v_uids := v_uids || e.uid;
@@ -249,7 +262,7 @@ BEGIN
 	END LOOP;
 
 	r.scheduled_at := v_start;
-	r.duration_minutes := coalesce(v_duration, 60);
+	r.duration_minutes := v_duration;
 	r.location := v_location;
 	r.status := v_status;
 	r.cancellation_reason := v_reason;
@@ -277,6 +290,7 @@ BEGIN
 
 	r.trainer_id := v_trainer;
 	r.scheduled_at := coalesce(v_start, v_base.start_at);
+	r.duration_minutes := coalesce(v_duration, 60);
 	r.appointment_type := (SELECT t.appointment_type
 	    FROM calsync.event_types t
 	    WHERE t.name IN (lower(v_base.event_type), lower(v_base.event_slug))
@@ -329,34 +343,46 @@ END
 $$;
 
 -- Bring the appointments of a booking to what its events say: create the
--- ones missing; on the ones there, write only the fields that event
--- p_event changes (p_event NULL: create only), so that a duplicate or a
--- stale event never overwrites what the trainer edited in GA Personal.
--- Returns whether anything was written and one appointment id.
-CREATE OR REPLACE FUNCTION calsync.settle(p_uids text[], p_event bigint,
+-- ones missing, and on the others write the fields whose folded value moved
+-- since calsync last wrote them.  Returns whether anything was written, an
+-- appointment id, and why no appointment can be made, if so.
+CREATE OR REPLACE FUNCTION calsync.settle(p_uids text[],
 	OUT changed boolean, OUT appointment_id uuid, OUT unmatched text)
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
 	n	calsync.state;
-	o	calsync.state;
-	v_whole	calsync.state;
-	v_old	calsync.state;
+	w	calsync.state;		-- the booking as a whole
+	sh	calsync.settled%ROWTYPE;
 	v_id	uuid;
+	v_other	uuid;
 	v_done	uuid[] := '{}';		-- appointments settled per student
 	v_now	timestamp(0) := now() AT TIME ZONE 'UTC';
 BEGIN
 	changed := false;
-	FOR n IN SELECT * FROM calsync.fold(p_uids, NULL) LOOP
+	FOR n IN SELECT * FROM calsync.fold(p_uids) LOOP
 		IF n.student_id IS NULL THEN
-			v_whole := n;
+			w := n;
 			unmatched := n.unmatched;
 			CONTINUE;
 		END IF;
+		-- Two parts of a booking that met late (a reschedule before its
+		-- original) may each have made one: keep the first, drop the
+		-- others calsync made.
 		v_id := NULL;
-		SELECT a.id INTO v_id FROM public.appointments a
-		WHERE a.student_id = n.student_id AND a.id IN (SELECT b.appointment_id
-		    FROM calsync.bookings b WHERE b.uid = ANY (p_uids))
-		ORDER BY a.inserted_at LIMIT 1 FOR UPDATE;
+		FOR v_other IN SELECT a.id FROM public.appointments a
+		    WHERE a.student_id = n.student_id AND a.id IN (SELECT
+		        b.appointment_id FROM calsync.bookings b
+		        WHERE b.uid = ANY (p_uids))
+		    ORDER BY a.inserted_at, a.id FOR UPDATE LOOP
+			IF v_id IS NULL THEN
+				v_id := v_other;
+			ELSE
+				DELETE FROM public.appointments a WHERE a.id = v_other
+				    AND EXISTS (SELECT FROM calsync.settled s
+				    WHERE s.appointment_id = v_other);
+				changed := true;
+			END IF;
+		END LOOP;
 		IF v_id IS NULL THEN
 			INSERT INTO public.appointments (trainer_id, student_id,
 			    scheduled_at, duration_minutes, status, appointment_type,
@@ -368,78 +394,91 @@ BEGIN
 			    n.cancelled_at, v_now, v_now)
 			RETURNING id INTO v_id;
 			changed := true;
-		ELSIF p_event IS NOT NULL THEN
-			SELECT * INTO o FROM calsync.fold(p_uids, p_event) f
-			WHERE f.student_id = n.student_id;
+		ELSE
+			SELECT * INTO sh FROM calsync.settled s
+			WHERE s.appointment_id = v_id;
 			UPDATE public.appointments a SET
 			    scheduled_at = CASE WHEN n.scheduled_at IS DISTINCT FROM
-			        o.scheduled_at THEN n.scheduled_at ELSE a.scheduled_at END,
+			        sh.scheduled_at THEN n.scheduled_at ELSE a.scheduled_at END,
 			    duration_minutes = CASE WHEN n.duration_minutes IS DISTINCT
-			        FROM o.duration_minutes THEN n.duration_minutes
+			        FROM sh.duration_minutes THEN n.duration_minutes
 			        ELSE a.duration_minutes END,
-			    location = CASE WHEN n.location IS DISTINCT FROM o.location
+			    location = CASE WHEN n.location IS DISTINCT FROM sh.location
 			        THEN n.location ELSE a.location END,
-			    status = CASE WHEN n.status IS DISTINCT FROM o.status
+			    status = CASE WHEN n.status IS DISTINCT FROM sh.status
 			        THEN n.status ELSE a.status END,
-			    cancellation_reason = CASE WHEN n.status IS DISTINCT FROM
-			        o.status OR n.cancellation_reason IS DISTINCT FROM
-			        o.cancellation_reason THEN n.cancellation_reason
+			    cancellation_reason = CASE WHEN (n.status,
+			        n.cancellation_reason) IS DISTINCT FROM (sh.status,
+			        sh.cancellation_reason) THEN n.cancellation_reason
 			        ELSE a.cancellation_reason END,
-			    cancelled_at = CASE WHEN n.status IS DISTINCT FROM o.status
-			        OR n.cancelled_at IS DISTINCT FROM o.cancelled_at
+			    cancelled_at = CASE WHEN (n.status, n.cancelled_at) IS
+			        DISTINCT FROM (sh.status, sh.cancelled_at)
 			        THEN n.cancelled_at ELSE a.cancelled_at END,
-			    notes = CASE WHEN n.notes IS DISTINCT FROM o.notes
+			    notes = CASE WHEN n.notes IS DISTINCT FROM sh.notes
 			        THEN n.notes ELSE a.notes END,
 			    updated_at = v_now
 			WHERE a.id = v_id AND (n.scheduled_at, n.duration_minutes,
 			    n.location, n.status, n.cancellation_reason, n.cancelled_at,
-			    n.notes) IS DISTINCT FROM (o.scheduled_at,
-			    o.duration_minutes, o.location, o.status,
-			    o.cancellation_reason, o.cancelled_at, o.notes);
+			    n.notes) IS DISTINCT FROM (sh.scheduled_at,
+			    sh.duration_minutes, sh.location, sh.status,
+			    sh.cancellation_reason, sh.cancelled_at, sh.notes);
 			changed := changed OR FOUND;
 		END IF;
+		INSERT INTO calsync.settled AS s VALUES (v_id, n.scheduled_at,
+		    n.duration_minutes, n.location, n.status, n.cancellation_reason,
+		    n.cancelled_at, n.notes)
+		ON CONFLICT ON CONSTRAINT settled_pkey DO UPDATE SET
+		    scheduled_at = excluded.scheduled_at,
+		    duration_minutes = excluded.duration_minutes,
+		    location = excluded.location, status = excluded.status,
+		    cancellation_reason = excluded.cancellation_reason,
+		    cancelled_at = excluded.cancelled_at, notes = excluded.notes
+		WHERE (s.*) IS DISTINCT FROM (excluded.*);
 		INSERT INTO calsync.bookings (uid, appointment_id)
 		SELECT u, v_id FROM unnest(p_uids) u ON CONFLICT DO NOTHING;
 		appointment_id := coalesce(appointment_id, v_id);
 		v_done := v_done || v_id;
 	END LOOP;
 
-	-- Appointments no event made (the Phoenix handler's): the booking's
-	-- time, location and status, as this event changes them.
-	IF p_event IS NOT NULL AND EXISTS (SELECT FROM calsync.bookings b
-	    WHERE b.uid = ANY (p_uids) AND NOT b.appointment_id = ANY (v_done)) THEN
-		SELECT * INTO v_old FROM calsync.fold(p_uids, p_event) f
-		WHERE f.student_id IS NULL;
+	-- Appointments no event made (the Phoenix handler's): what the events
+	-- say of the booking as a whole, where they say something.
+	FOR v_id IN SELECT DISTINCT b.appointment_id FROM calsync.bookings b
+	    WHERE b.uid = ANY (p_uids) AND NOT b.appointment_id = ANY (v_done)
+	LOOP
+		SELECT * INTO sh FROM calsync.settled s WHERE s.appointment_id = v_id;
 		UPDATE public.appointments a SET
-		    scheduled_at = CASE WHEN v_whole.scheduled_at IS DISTINCT FROM
-		        v_old.scheduled_at THEN v_whole.scheduled_at
-		        ELSE a.scheduled_at END,
-		    duration_minutes = CASE WHEN v_whole.duration_minutes IS
-		        DISTINCT FROM v_old.duration_minutes
-		        THEN v_whole.duration_minutes ELSE a.duration_minutes END,
-		    location = CASE WHEN v_whole.location IS DISTINCT FROM
-		        v_old.location THEN v_whole.location ELSE a.location END,
-		    status = CASE WHEN v_whole.status IS DISTINCT FROM v_old.status
-		        THEN v_whole.status ELSE a.status END,
-		    cancellation_reason = CASE WHEN v_whole.status IS DISTINCT FROM
-		        v_old.status THEN v_whole.cancellation_reason
+		    scheduled_at = CASE WHEN w.scheduled_at IS DISTINCT FROM
+		        sh.scheduled_at THEN w.scheduled_at ELSE a.scheduled_at END,
+		    duration_minutes = CASE WHEN w.duration_minutes IS DISTINCT FROM
+		        sh.duration_minutes THEN w.duration_minutes
+		        ELSE a.duration_minutes END,
+		    location = CASE WHEN w.location IS DISTINCT FROM sh.location
+		        THEN w.location ELSE a.location END,
+		    status = CASE WHEN w.status IS DISTINCT FROM sh.status
+		        THEN w.status ELSE a.status END,
+		    cancellation_reason = CASE WHEN w.status IS DISTINCT FROM
+		        sh.status THEN w.cancellation_reason
 		        ELSE a.cancellation_reason END,
-		    cancelled_at = CASE WHEN v_whole.status IS DISTINCT FROM
-		        v_old.status THEN v_whole.cancelled_at ELSE a.cancelled_at END,
+		    cancelled_at = CASE WHEN w.status IS DISTINCT FROM sh.status
+		        THEN w.cancelled_at ELSE a.cancelled_at END,
 		    updated_at = v_now
-		FROM calsync.bookings b
-		WHERE b.appointment_id = a.id AND b.uid = ANY (p_uids)
-		    AND NOT a.id = ANY (v_done)
-		    AND (v_whole.scheduled_at, v_whole.duration_minutes,
-		        v_whole.location, v_whole.status) IS DISTINCT FROM
-		        (v_old.scheduled_at, v_old.duration_minutes, v_old.location,
-		        v_old.status);
-		changed := changed OR FOUND;
-	END IF;
-	IF appointment_id IS NULL THEN
-		SELECT b.appointment_id INTO appointment_id FROM calsync.bookings b
-		WHERE b.uid = ANY (p_uids) LIMIT 1;
-	END IF;
+		WHERE a.id = v_id AND (w.scheduled_at IS NOT NULL OR
+		    w.status IS NOT NULL) AND (w.scheduled_at, w.duration_minutes,
+		    w.location, w.status) IS DISTINCT FROM (sh.scheduled_at,
+		    sh.duration_minutes, sh.location, sh.status);
+		IF FOUND THEN
+			changed := true;
+			INSERT INTO calsync.settled AS s (appointment_id,
+			    scheduled_at, duration_minutes, location, status)
+			VALUES (v_id, w.scheduled_at, w.duration_minutes, w.location,
+			    w.status)
+			ON CONFLICT ON CONSTRAINT settled_pkey DO UPDATE SET
+			    scheduled_at = excluded.scheduled_at,
+			    duration_minutes = excluded.duration_minutes,
+			    location = excluded.location, status = excluded.status;
+		END IF;
+		appointment_id := coalesce(appointment_id, v_id);
+	END LOOP;
 END
 $$;
 
@@ -490,7 +529,7 @@ BEGIN
 		RETURNING e.id INTO v_event;
 		-- A body seen before changes nothing, but may still make an
 		-- appointment it could not make then (a student registered since).
-		SELECT * INTO v_settled FROM calsync.settle(v_uids, v_event);
+		SELECT * INTO v_settled FROM calsync.settle(v_uids);
 		appointment_id := v_settled.appointment_id;
 		outcome := CASE
 		    WHEN v_settled.changed THEN 'applied'
@@ -541,7 +580,7 @@ BEGIN
 		RETURN;
 	END IF;
 	SELECT * INTO v_settled FROM calsync.settle(calsync.lock_booking(
-	    ARRAY[v_event.uid, v_event.reschedule_uid]), NULL);
+	    ARRAY[v_event.uid, v_event.reschedule_uid]));
 	outcome := CASE WHEN v_settled.unmatched IS NOT NULL THEN 'unmatched'
 	    WHEN v_settled.changed THEN 'applied' ELSE 'duplicate' END;
 	detail := coalesce(v_settled.unmatched, 'replayed');
@@ -557,9 +596,11 @@ $$;
 --     ALTER ROLE calsync LOGIN PASSWORD '...';
 GRANT USAGE ON SCHEMA calsync TO calsync;
 GRANT SELECT ON public.users TO calsync;
-GRANT SELECT, INSERT, UPDATE ON public.appointments TO calsync;
+-- DELETE: only of appointments calsync made twice for one booking (settle).
+GRANT SELECT, INSERT, UPDATE, DELETE ON public.appointments TO calsync;
 GRANT SELECT ON calsync.schema_version, calsync.event_types TO calsync;
 GRANT SELECT, INSERT ON calsync.bookings, calsync.events TO calsync;
+GRANT SELECT, INSERT, UPDATE ON calsync.settled TO calsync;
 GRANT SELECT, INSERT ON calsync.deliveries TO calsync;
 GRANT UPDATE (outcome, detail, replayed_at, appointment_id)
 	ON calsync.deliveries TO calsync;

@@ -173,7 +173,23 @@ int		 store_keep_refused(struct store *, const char *, const char *,
 		    const unsigned char *, const char *, size_t, enum outcome,
 		    const char *);
 int		 store_check(struct store *, char *, size_t);
-int		 store_print_deliveries(struct store *, FILE *, int);
+int		 store_print_deliveries(struct store *, FILE *, int,
+		    const char *);
+
+struct replayable {
+	long long	 id;
+	bool		 has_event;	/* parsed once: settle it again */
+	char		*body;		/* else: read it again */
+	size_t		 len;
+};
+
+int		 store_replayable(struct store *, long long,
+		    struct replayable **, size_t *);
+void		 store_free_replayable(struct replayable *, size_t);
+int		 store_replay_event(struct store *, long long,
+		    struct applied *);
+int		 store_mark_replayed(struct store *, long long, enum outcome,
+		    const char *);
 
 /* request.c: one FastCGI request, read and answered (wraps libfcgi) */
 struct fcgi;

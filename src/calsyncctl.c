@@ -18,7 +18,8 @@ usage(void)
 	fprintf(stderr,
 	    "usage: calsyncctl sign FILE|-\n"
 	    "       calsyncctl check\n"
-	    "       calsyncctl deliveries [-n count]\n");
+	    "       calsyncctl deliveries [-n count] [-o outcome]\n"
+	    "       calsyncctl replay -a | ID ...\n");
 	exit(2);
 }
 
@@ -85,76 +86,189 @@ cmd_sign(int argc, char *argv[])
 	return 0;
 }
 
-static int
-with_store(int (*fn)(struct store *, int), int arg)
+/* The store named by DATABASE_URL; exits with one line if unusable. */
+static struct store *
+open_store(void)
 {
 	struct config	 cfg;
 	struct store	*st;
 	char		 err[512];
-	int		 rc;
 
 	if (config_load(&cfg, err, sizeof(err)) == -1) {
 		fprintf(stderr, "calsyncctl: %s\n", err);
-		return 1;
+		exit(1);
 	}
-	if ((st = store_new(cfg.database_url)) == NULL) {
-		fprintf(stderr, "calsyncctl: out of memory\n");
-		config_free(&cfg);
-		return 1;
-	}
-	rc = fn(st, arg);
-	store_free(st);
+	st = store_new(cfg.database_url);
 	config_free(&cfg);
-	return rc;
+	if (st == NULL) {
+		fprintf(stderr, "calsyncctl: out of memory\n");
+		exit(1);
+	}
+	return st;
 }
 
 static int
-check(struct store *st, int unused)
+cmd_check(int argc, char *argv[])
 {
-	char	 msg[512];
-	int	 rc = store_check(st, msg, sizeof(msg));
+	struct store	*st;
+	char		 msg[512];
+	int		 rc;
 
-	(void)unused;
+	(void)argv;
+	if (argc != 1)
+		usage();
+	st = open_store();
+	rc = store_check(st, msg, sizeof(msg));
 	fprintf(rc == 0 ? stdout : stderr, "%s%s\n",
 	    rc == 0 ? "ok: " : "calsyncctl: ", msg);
+	store_free(st);
 	return rc == 0 ? 0 : 1;
 }
 
 static int
-deliveries(struct store *st, int count)
+cmd_deliveries(int argc, char *argv[])
 {
-	if (store_print_deliveries(st, stdout, count) == -1) {
+	struct store	*st;
+	const char	*outcome = NULL;
+	enum outcome	 o;
+	uint64_t	 n = 20;
+	int		 ch, rc = 0;
+
+	while ((ch = getopt(argc, argv, "n:o:")) != -1)
+		switch (ch) {
+		case 'n':
+			if (parse_decimal(optarg, 100000, &n) == -1 || n == 0)
+				usage();
+			break;
+		case 'o':
+			if (outcome_from_name(optarg, &o) == -1) {
+				fprintf(stderr, "calsyncctl: no outcome %s\n",
+				    optarg);
+				return 2;
+			}
+			outcome = optarg;
+			break;
+		default:
+			usage();
+		}
+	if (optind != argc)
+		usage();
+	st = open_store();
+	if (store_print_deliveries(st, stdout, (int)n, outcome) == -1) {
+		fprintf(stderr, "calsyncctl: %s\n", store_error(st));
+		rc = 1;
+	}
+	store_free(st);
+	return rc;
+}
+
+/* One delivery again: settled in SQL if it was read once, else read again
+ * and applied like a live one, its row then saying what became of it. */
+static int
+replay_one(struct store *st, const struct replayable *r)
+{
+	struct delivery	 d;
+	struct applied	 a;
+	unsigned char	 digest[DIGEST_LEN];
+	char		 id[32], err[256] = "body unreadable";
+	int		 rc = 0;
+
+	memset(&d, 0, sizeof(d));
+	if (r->has_event)
+		rc = store_replay_event(st, r->id, &a);
+	else if (r->body == NULL || payload_parse(r->body, r->len, &d, err,
+	    sizeof(err)) == -1) {
+		memset(&a, 0, sizeof(a));
+		a.outcome = OUTCOME_BAD_REQUEST;
+		snprintf(a.detail, sizeof(a.detail), "%s", err);
+		payload_free(&d);
+		rc = store_mark_replayed(st, r->id, a.outcome, a.detail);
+	} else {
+		snprintf(id, sizeof(id), "replay-%lld", r->id);
+		verify_digest(r->body, r->len, digest);
+		if ((rc = store_apply(st, id, &d, digest, r->body, r->len,
+		    &a)) == 0)
+			rc = store_mark_replayed(st, r->id, a.outcome,
+			    "replayed");
+		payload_free(&d);
+	}
+	if (rc == -1) {
+		fprintf(stderr, "calsyncctl: delivery %lld: %s\n", r->id,
+		    store_error(st));
+		return -1;
+	}
+	printf("%-8lld %-12s %s\n", r->id, outcome_info(a.outcome)->name,
+	    a.detail);
+	return 0;
+}
+
+/* Replay delivery id, or (id 0) every unmatched or failed one. */
+static int
+replay(struct store *st, long long id)
+{
+	struct replayable	*list;
+	size_t			 n, i;
+	int			 rc = 0;
+
+	if (store_replayable(st, id, &list, &n) == -1) {
 		fprintf(stderr, "calsyncctl: %s\n", store_error(st));
 		return 1;
 	}
-	return 0;
+	if (n == 0 && id != 0)
+		fprintf(stderr, "calsyncctl: delivery %lld is not unmatched or "
+		    "failed; nothing to replay\n", id);
+	for (i = 0; i < n && rc == 0; i++)
+		rc = replay_one(st, &list[i]) == -1 ? 1 : 0;
+	store_free_replayable(list, n);
+	return rc;
 }
+
+static int
+cmd_replay(int argc, char *argv[])
+{
+	struct store	*st;
+	uint64_t	 id;
+	int		 ch, all = 0, rc = 0, k;
+
+	while ((ch = getopt(argc, argv, "a")) != -1)
+		if (ch == 'a')
+			all = 1;
+		else
+			usage();
+	if (all == (optind < argc))
+		usage();
+	for (k = optind; k < argc; k++)
+		if (parse_decimal(argv[k], INT64_MAX, &id) == -1 || id == 0)
+			usage();
+	st = open_store();
+	if (all)
+		rc = replay(st, 0);
+	for (k = optind; k < argc && rc == 0; k++)
+		rc = replay(st, strtoll(argv[k], NULL, 10));
+	store_free(st);
+	return rc;
+}
+
+static const struct {
+	const char	*name;
+	int		(*run)(int, char *[]);
+} commands[] = {
+	{ "sign",	cmd_sign },
+	{ "check",	cmd_check },
+	{ "deliveries",	cmd_deliveries },
+	{ "replay",	cmd_replay },
+};
 
 int
 main(int argc, char *argv[])
 {
-	uint64_t	 n = 20;
-	int		 ch;
+	size_t	 i;
 
 	log_init("calsyncctl");
 	if (argc < 2)
 		usage();
-	if (strcmp(argv[1], "sign") == 0)
-		return cmd_sign(argc - 1, argv + 1);
-	if (strcmp(argv[1], "check") == 0) {
-		if (argc != 2)
-			usage();
-		return with_store(check, 0);
-	}
-	if (strcmp(argv[1], "deliveries") == 0) {
-		optind = 2;
-		while ((ch = getopt(argc, argv, "n:")) != -1)
-			if (ch != 'n' || parse_decimal(optarg, 100000, &n) == -1
-			    || n == 0)
-				usage();
-		if (optind != argc)
-			usage();
-		return with_store(deliveries, (int)n);
-	}
+	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		if (strcmp(argv[1], commands[i].name) == 0)
+			return commands[i].run(argc - 1, argv + 1);
 	usage();
 }

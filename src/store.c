@@ -53,7 +53,23 @@ static const char deliveries_sql[] =
 	"SELECT id, pg_catalog.to_char(received_at AT TIME ZONE 'UTC',"
 	" 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), coalesce(trigger, '-'),"
 	" coalesce(uid, '-'), outcome, coalesce(detail, '')"
-	" FROM calsync.deliveries ORDER BY id DESC LIMIT $1::integer";
+	" FROM calsync.deliveries WHERE $2::text IS NULL OR outcome = $2"
+	" ORDER BY id DESC LIMIT $1::integer";
+
+/* Unmatched ones are settled again in SQL; ones that failed (internal)
+ * never became events and are read again by calsyncctl. */
+static const char replayable_sql[] =
+	"SELECT id, event_id IS NOT NULL, body FROM calsync.deliveries"
+	" WHERE outcome IN ('unmatched', 'internal')"
+	" AND ($1::bigint IS NULL OR id = $1)"
+	" ORDER BY coalesce(event_created_at, received_at), id";
+
+static const char replay_sql[] =
+	"SELECT outcome, detail FROM calsync.replay($1::bigint)";
+
+static const char replayed_sql[] =
+	"UPDATE calsync.deliveries SET outcome = $2, detail = $3,"
+	" replayed_at = now() WHERE id = $1::bigint";
 
 struct store *
 store_new(const char *conninfo)
@@ -386,15 +402,16 @@ store_check(struct store *s, char *msg, size_t msgsz)
 }
 
 int
-store_print_deliveries(struct store *s, FILE *out, int limit)
+store_print_deliveries(struct store *s, FILE *out, int limit,
+    const char *outcome)
 {
 	char		 n[16];
-	const char	*v[1] = { n };
+	const char	*v[2] = { n, outcome };
 	PGresult	*res;
 	int		 i;
 
 	snprintf(n, sizeof(n), "%d", limit);
-	if (run(s, "listing deliveries", NULL, deliveries_sql, 1, v, NULL,
+	if (run(s, "listing deliveries", NULL, deliveries_sql, 2, v, NULL,
 	    NULL, &res) != OUTCOME_APPLIED)
 		return -1;
 	fprintf(out, "%-8s %-20s %-24s %-28s %-16s %s\n", "ID", "RECEIVED",
@@ -404,6 +421,99 @@ store_print_deliveries(struct store *s, FILE *out, int limit)
 		    PQgetvalue(res, i, 0), PQgetvalue(res, i, 1),
 		    PQgetvalue(res, i, 2), PQgetvalue(res, i, 3),
 		    PQgetvalue(res, i, 4), PQgetvalue(res, i, 5));
+	PQclear(res);
+	return 0;
+}
+
+/*
+ * The deliveries calsyncctl replay takes, in the order Cal.com made them:
+ * one (id > 0) or all.  The caller frees the list with store_free_replayable.
+ */
+int
+store_replayable(struct store *s, long long id, struct replayable **list,
+    size_t *n)
+{
+	char		 num[24];
+	const char	*v[1] = { id > 0 ? num : NULL };
+	int		 formats[1] = { 0 }, i;
+	PGresult	*res;
+
+	*list = NULL;
+	*n = 0;
+	snprintf(num, sizeof(num), "%lld", id);
+	if (run(s, "listing deliveries to replay", NULL, replayable_sql, 1, v,
+	    NULL, formats, &res) != OUTCOME_APPLIED)
+		return -1;
+	if (PQntuples(res) > 0 &&
+	    (*list = calloc((size_t)PQntuples(res), sizeof(**list))) == NULL) {
+		PQclear(res);
+		snprintf(s->error, sizeof(s->error), "out of memory");
+		return -1;
+	}
+	for (i = 0; i < PQntuples(res); i++) {
+		struct replayable	*r = &(*list)[i];
+		size_t			 len;
+		unsigned char		*raw;
+
+		r->id = strtoll(PQgetvalue(res, i, 0), NULL, 10);
+		r->has_event = strcmp(PQgetvalue(res, i, 1), "t") == 0;
+		raw = PQunescapeBytea((const unsigned char *)
+		    PQgetvalue(res, i, 2), &len);
+		if (raw != NULL && (r->body = malloc(len + 1)) != NULL) {
+			memcpy(r->body, raw, len);
+			r->body[len] = '\0';
+			r->len = len;
+		}
+		PQfreemem(raw);
+		(*n)++;
+	}
+	PQclear(res);
+	return 0;
+}
+
+void
+store_free_replayable(struct replayable *list, size_t n)
+{
+	size_t	 i;
+
+	for (i = 0; i < n; i++)
+		free(list[i].body);
+	free(list);
+}
+
+/* Settle an unmatched delivery's booking again (calsync.replay). */
+int
+store_replay_event(struct store *s, long long id, struct applied *a)
+{
+	char		 num[24];
+	const char	*v[1] = { num };
+	PGresult	*res;
+
+	memset(a, 0, sizeof(*a));
+	snprintf(num, sizeof(num), "%lld", id);
+	if ((a->outcome = run(s, "replaying a delivery", NULL, replay_sql, 1,
+	    v, NULL, NULL, &res)) != OUTCOME_APPLIED)
+		return -1;
+	if (outcome_from_name(PQgetvalue(res, 0, 0), &a->outcome) == -1)
+		a->outcome = OUTCOME_INTERNAL;
+	snprintf(a->detail, sizeof(a->detail), "%s", PQgetvalue(res, 0, 1));
+	PQclear(res);
+	return 0;
+}
+
+/* A failed delivery, sent again through store_apply: say so on its row. */
+int
+store_mark_replayed(struct store *s, long long id, enum outcome o,
+    const char *detail)
+{
+	char		 num[24];
+	const char	*v[3] = { num, outcome_info(o)->name, detail };
+	PGresult	*res;
+
+	snprintf(num, sizeof(num), "%lld", id);
+	if (run(s, "marking a delivery replayed", NULL, replayed_sql, 3, v,
+	    NULL, NULL, &res) != OUTCOME_APPLIED)
+		return -1;
 	PQclear(res);
 	return 0;
 }

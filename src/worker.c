@@ -112,6 +112,9 @@ handle(struct worker *w)
 	if (store_apply(w->store, r.id, &d, digest, r.body, r.len, &a) == -1) {
 		detail = NULL;
 		why = store_error(w->store);
+		/* Kept for calsyncctl replay; a database down keeps nothing. */
+		if (a.outcome == OUTCOME_INTERNAL)
+			keep_refused(w, &r, &d, digest, a.outcome, why);
 	} else
 		detail = a.detail;
 	o = a.outcome;

@@ -10,23 +10,6 @@ stack_start 2 >&2 || t_bail "the stack did not start (see above)"
 CALSYNC=${CALSYNC_BIN:-$top_builddir/src/calsync}
 CTL=$top_builddir/src/calsyncctl
 
-# fcgi FILE [PARAM=VALUE...]: POST FILE to SOCKET (default: the pool) as
-# nginx would; sets STATUS, HEADERS and ANSWER.
-fcgi()
-{
-	local file=$1 out
-	shift
-	out=$(env -i REQUEST_METHOD=POST REQUEST_URI=/api/v1/webhooks/calcom \
-	    CONTENT_TYPE=application/json \
-	    CONTENT_LENGTH="$(stat -c %s "$file")" \
-	    HTTP_X_CAL_SIGNATURE_256="$(stack_sign "$file")" \
-	    REMOTE_ADDR=127.0.0.1 "$@" \
-	    cgi-fcgi -bind -connect "${SOCKET:-$STACK_SOCKET}" <"$file")
-	STATUS=$(printf '%s\n' "$out" | sed -n 's/^Status: \([0-9]*\).*/\1/p')
-	HEADERS=$(printf '%s\n' "$out" | sed -n '/^\r*$/q;p')
-	ANSWER=$(printf '%s\n' "$out" | tail -n 1)
-}
-
 workers()	# the worker pids of the supervisor
 {
 	pgrep -P "$CALSYNC_PID" | sort

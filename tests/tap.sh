@@ -5,7 +5,6 @@
 
 _tap_n=0
 _tap_failed=0
-_tap_seq=0
 
 _tap_result()
 {
@@ -83,8 +82,7 @@ t_bail()
 # A fresh booking uid, as Cal.com makes them (22 base62-ish characters).
 new_uid()
 {
-	_tap_seq=$((_tap_seq + 1))
-	printf 'T%s%04d%s' "$(date +%s)" "$_tap_seq" "$(head -c 6 /dev/urandom | od -An -tx1 | tr -d ' \n')"
+	printf 'T%s' "$(head -c 10 /dev/urandom | od -An -tx1 | tr -d ' \n')"
 }
 
 now_ms()
@@ -99,15 +97,16 @@ body()
 {
 	local template=$1 out kv key value script
 	shift
-	_tap_seq=$((_tap_seq + 1))
-	out="$STACK_DIR/body.$_tap_seq.json"
+	# mktemp: callers run this in $(...), where a counter would not count.
+	out=$(mktemp "$STACK_DIR/body.XXXXXXXX") || return 1
 	script=""
 	# Given values first: the first substitution of a placeholder wins.
 	for kv in "$@" "ORGANIZER=guilherme@gapersonal.com" \
 	    "STUDENT=ana@example.com" "CREATED_AT=$(now_ms)" \
 	    "START=2026-12-01T10:00:00Z" "END=2026-12-01T11:00:00Z" \
 	    "EVENT=Personal Training Session" "LOCATION=GA Personal Studio" \
-	    "NOTES=" "REASON=" "ORIG=" "UID=$(new_uid)"; do
+	    "NOTES=" "REASON=" "ORIG=" "NOSHOW=true" "REQRES=false" \
+	    "UID=$(new_uid)"; do
 		key=${kv%%=*}
 		value=${kv#*=}
 		value=$(printf '%s' "$value" | sed -e 's/[\\|&]/\\&/g')
@@ -140,6 +139,23 @@ post()
 {
 	post_raw "$1" -H 'Content-Type: application/json' \
 	    -H "X-Cal-Signature-256: $(stack_sign "$1")"
+}
+
+# fcgi FILE [PARAM=VALUE...]: POST FILE to SOCKET (default: the pool) as
+# nginx would; sets STATUS, HEADERS and ANSWER.
+fcgi()
+{
+	local file=$1 out
+	shift
+	out=$(env -i REQUEST_METHOD=POST REQUEST_URI=/api/v1/webhooks/calcom \
+	    CONTENT_TYPE=application/json \
+	    CONTENT_LENGTH="$(stat -c %s "$file")" \
+	    HTTP_X_CAL_SIGNATURE_256="$(stack_sign "$file")" \
+	    REMOTE_ADDR=127.0.0.1 "$@" \
+	    cgi-fcgi -bind -connect "${SOCKET:-$STACK_SOCKET}" <"$file")
+	STATUS=$(printf '%s\n' "$out" | sed -n 's/^Status: \([0-9]*\).*/\1/p')
+	HEADERS=$(printf '%s\n' "$out" | sed -n '/^\r*$/q;p')
+	ANSWER=$(printf '%s\n' "$out" | tail -n 1)
 }
 
 # sql QUERY: one value (or rows, |-separated) from the stack's database.

@@ -1,0 +1,263 @@
+#!/bin/bash
+# tests/order.sh: the final state never depends on how Cal.com delivers.
+# Every booking trigger a trainer meets, the rule for equal createdAt,
+# replay of unmatched deliveries; then a property test: random booking
+# histories delivered in random orders, with duplicates, through several
+# workers of two pools (two hosts) on one database, must end exactly as
+# the same history delivered in order.
+set -u
+. "$top_srcdir/tests/stack.sh"
+. "$top_srcdir/tests/tap.sh"
+trap 'kill $POOL2 2>/dev/null; stack_stop' EXIT
+POOL2=
+stack_start 3 >&2 || t_bail "the stack did not start (see above)"
+CTL=$top_builddir/src/calsyncctl
+ANA=22222222-2222-4222-8222-222222222222
+BRUNO=33333333-3333-4333-8333-333333333333
+
+appointment()	# appointment UID COLUMNS [STUDENT]
+{
+	sql "SELECT $2 FROM (SELECT * FROM public.appointments WHERE id IN
+	    (SELECT appointment_id FROM calsync.bookings WHERE uid = '$1')
+	    ${3:+AND student_id = '$3'} ORDER BY student_id) a"
+}
+
+journal()
+{
+	sql "SELECT string_agg(outcome, ',' ORDER BY id)
+	    FROM calsync.deliveries WHERE uid = '$1'"
+}
+
+at()	# at SECONDS: a createdAt that many seconds into 2026-11-01
+{
+	date -u -d "@$((1793491200 + $1))" +%Y-%m-%dT%H:%M:%S.000Z
+}
+
+# --- BOOKING_REQUESTED: nothing until the trainer confirms
+u=$(new_uid)
+post "$(body requested UID="$u")"
+t_is "requested: 200" "$STATUS" 200
+t_is "requested: no appointment" "$(appointment "$u" count\(\*\))" 0
+t_is "requested: recorded" "$(journal "$u")" ignored
+post "$(body created UID="$u")"
+t_is "confirmed (BOOKING_CREATED): the appointment" "$(appointment "$u" status)" scheduled
+
+# --- BOOKING_REJECTED
+u=$(new_uid)
+post "$(body created UID="$u" CREATED_AT="$(at 0)")"
+f=$(body cancelled UID="$u" CREATED_AT="$(at 10)")
+sed -i 's/"BOOKING_CANCELLED"/"BOOKING_REJECTED"/; s/"cancellationReason":"[^"]*"/"rejectionReason":"Fully booked"/' "$f"
+post "$f"
+t_is "rejected: cancelled with the reason" "$(appointment "$u" "status, cancellation_reason")" \
+    "cancelled|Fully booked"
+
+# --- cancelled with requestReschedule, then rescheduled: back
+u=$(new_uid)
+v=$(new_uid)
+post "$(body created UID="$u" CREATED_AT="$(at 0)")"
+post "$(body cancelled UID="$u" REQRES=true REASON="Please pick another time" CREATED_AT="$(at 10)")"
+t_is "request reschedule: cancelled" "$(appointment "$u" status)" cancelled
+post "$(body rescheduled UID="$v" ORIG="$u" START=2026-12-09T07:00:00Z END=2026-12-09T08:00:00Z CREATED_AT="$(at 20)")"
+t_is "... then rescheduled: scheduled at the new time, no reason left" \
+    "$(appointment "$u" "status, scheduled_at, cancellation_reason IS NULL, cancelled_at IS NULL")" \
+    "scheduled|2026-12-09 07:00:00|t|t"
+
+# --- no-show, and a student who attends with a guest who is a student too
+u=$(new_uid)
+f=$(body created UID="$u" CREATED_AT="$(at 0)")
+sed -i 's/additional-guest@example.com/bruno.lima@example.com/g' "$f"
+post "$f"
+t_is "two students in one booking: two appointments" "$(appointment "$u" count\(\*\))" 2
+post "$(body no_show_updated UID="$u" STUDENT=Bruno.Lima@example.com NOSHOW=true CREATED_AT="$(at 50)")"
+t_is "no-show: the guest marked absent" "$(appointment "$u" status "$BRUNO")" no_show
+t_is "no-show: the booker untouched" "$(appointment "$u" status "$ANA")" scheduled
+post "$(body no_show_updated UID="$u" STUDENT=bruno.lima@example.com NOSHOW=false CREATED_AT="$(at 60)")"
+t_is "no-show unmarked: scheduled again" "$(appointment "$u" status "$BRUNO")" scheduled
+post "$(body cancelled UID="$u" CREATED_AT="$(at 70)")"
+t_is "a cancel cancels every student's appointment" \
+    "$(appointment "$u" "string_agg(status, ',')")" cancelled,cancelled
+
+# --- location and payment updates change what GA Personal stores, only
+u=$(new_uid)
+post "$(body created UID="$u" CREATED_AT="$(at 0)")"
+f=$(body created UID="$u" LOCATION="Parque Ibirapuera" CREATED_AT="$(at 30)")
+sed -i 's/"BOOKING_CREATED"/"BOOKING_LOCATION_UPDATED"/' "$f"
+post "$f"
+t_is "location updated" "$(appointment "$u" "location, status, scheduled_at")" \
+    "Parque Ibirapuera|scheduled|2026-12-01 10:00:00"
+f=$(body created UID="$u" LOCATION="Studio 2" CREATED_AT="$(at 20)")
+sed -i 's/"BOOKING_CREATED"/"BOOKING_PAID"/' "$f"
+post "$f"
+t_is "an older update: stale, nothing changed" \
+    "$(journal "$u"):$(appointment "$u" location)" "applied,applied,stale:Parque Ibirapuera"
+
+# --- MEETING_STARTED (flat body) is recorded and ignored
+f=$(body meeting_ended UID="$u")
+sed -i 's/"MEETING_ENDED"/"MEETING_STARTED"/' "$f"
+post "$f"
+t_is "MEETING_STARTED: 200, ignored" "$STATUS:$(sql "SELECT outcome FROM calsync.deliveries ORDER BY id DESC LIMIT 1")" \
+    "200:ignored"
+
+# --- out of order: a late CREATED never resurrects a cancel; a stale cancel
+# never undoes a later reschedule
+u=$(new_uid)
+post "$(body cancelled UID="$u" CREATED_AT="$(at 10)")"
+t_is "cancel first: pending" "$STATUS" 202
+post "$(body created UID="$u" CREATED_AT="$(at 0)")"
+t_is "late CREATED: the appointment is cancelled" "$(appointment "$u" status)" cancelled
+u=$(new_uid)
+v=$(new_uid)
+post "$(body created UID="$u" CREATED_AT="$(at 0)")"
+post "$(body rescheduled UID="$v" ORIG="$u" START=2026-12-10T10:00:00Z END=2026-12-10T11:00:00Z CREATED_AT="$(at 20)")"
+post "$(body cancelled UID="$u" CREATED_AT="$(at 10)")"
+t_is "stale cancel after a reschedule: 200, stale" "$STATUS:$(journal "$u" | sed 's/.*,//')" "200:stale"
+t_is "... the reschedule stands" "$(appointment "$v" "status, scheduled_at")" "scheduled|2026-12-10 10:00:00"
+
+# --- equal createdAt: a cancel wins over a reschedule, whatever comes first
+for order in cancel-first reschedule-first; do
+	u=$(new_uid)
+	v=$(new_uid)
+	post "$(body created UID="$u" CREATED_AT="$(at 0)")"
+	c=$(body cancelled UID="$u" CREATED_AT="$(at 40)")
+	r=$(body rescheduled UID="$v" ORIG="$u" START=2026-12-11T10:00:00Z END=2026-12-11T11:00:00Z CREATED_AT="$(at 40)")
+	if [ "$order" = cancel-first ]; then post "$c"; post "$r"; else post "$r"; post "$c"; fi
+	t_is "same createdAt, $order: cancelled, at the new time" \
+	    "$(appointment "$u" "status, scheduled_at")" "cancelled|2026-12-11 10:00:00"
+done
+
+# --- replay: the student registers after booking
+u=$(new_uid)
+f=$(body created UID="$u" STUDENT=late.student@example.com)
+sed -i 's/additional-guest@example.com/nobody@example.com/g' "$f"
+post "$f"
+t_is "unknown student: 422" "$STATUS" 422
+id=$(sql "SELECT id FROM calsync.deliveries WHERE uid = '$u'")
+t_like "deliveries -o unmatched lists it" \
+    "$(CALCOM_WEBHOOK_SECRET=x "$CTL" deliveries -o unmatched)" "^$id +.*$u +unmatched"
+sql "INSERT INTO public.users (id, email, role, full_name, inserted_at, updated_at)
+    VALUES ('66666666-6666-4666-8666-666666666666', 'Late.Student@example.com',
+    'student', 'Late Student', now(), now())" >/dev/null
+out=$(CALCOM_WEBHOOK_SECRET=x "$CTL" replay "$id")
+t_like "replay: applied" "$out" "^$id +applied"
+t_is "replay: the appointment" "$(appointment "$u" student_id)" 66666666-6666-4666-8666-666666666666
+out=$(CALCOM_WEBHOOK_SECRET=x "$CTL" replay -a)
+t_is "replay -a again: nothing left to replay" "$out" ""
+t_is "replaying twice changes nothing" "$(appointment "$u" count\(\*\))" 1
+t_not "deliveries -o unmatched no longer lists it" \
+    grep -q "$u" <<<"$(CALCOM_WEBHOOK_SECRET=x "$CTL" deliveries -o unmatched)"
+
+# --- the property: any order, duplicates, many workers, two hosts
+# A second pool on another socket, as a second host would run.
+SOCK2=$STACK_DIR/pool2.sock
+DATABASE_URL=$DATABASE_URL CALCOM_WEBHOOK_SECRET=$STACK_SECRET \
+    "$top_builddir/src/calsync" -s "$SOCK2" -w 2 2>>"$STACK_DIR/pool2.log" &
+POOL2=$!
+for _ in $(seq 50); do [ -S "$SOCK2" ] && break; sleep 0.1; done
+
+STUDENTS=(ana@example.com bruno.lima@example.com carla@example.com)
+
+# history N: writes the events of one random history, one "FILE" a line
+# in createdAt order, into $STACK_DIR/h.N.
+history()
+{
+	local n=$1 b t uid prev new k op s guest
+	: >"$STACK_DIR/h.$n"
+	for b in $(seq $((1 + RANDOM % 2))); do
+		t=$((RANDOM % 100))
+		uid=$(new_uid)
+		s=${STUDENTS[RANDOM % 3]}
+		guest=nobody@example.com
+		[ $((RANDOM % 3)) = 0 ] && guest=${STUDENTS[RANDOM % 3]}
+		f=$(body created UID="$uid" STUDENT="$s" CREATED_AT="$(at $t)" \
+		    START="2026-12-0$((1 + RANDOM % 9))T1$((RANDOM % 9)):00:00Z" \
+		    END="2026-12-0$((1 + RANDOM % 9))T2$((RANDOM % 3)):00:00Z")
+		# endTime may come before startTime: then use length only
+		sed -i "s/additional-guest@example.com/$guest/g; s/\"endTime\":\"[^\"]*\",//" "$f"
+		echo "$f" >>"$STACK_DIR/h.$n"
+		prev=$uid
+		for k in $(seq $((RANDOM % 5))); do
+			t=$((t + 1 + RANDOM % 3))
+			op=$((RANDOM % 5))
+			case $op in
+			0|1)	new=$(new_uid)
+				f=$(body rescheduled UID="$new" ORIG="$prev" STUDENT="$s" \
+				    CREATED_AT="$(at $t)" \
+				    START="2026-12-1$((RANDOM % 9))T0$((RANDOM % 9)):30:00Z" \
+				    END="2026-12-19T23:59:00Z")
+				sed -i "s/\"endTime\":\"[^\"]*\",//" "$f"
+				prev=$new ;;
+			2)	f=$(body cancelled UID="$prev" STUDENT="$s" CREATED_AT="$(at $t)" \
+				    REQRES=$([ $((RANDOM % 2)) = 0 ] && echo true || echo false) \
+				    REASON="reason $k") ;;
+			3)	f=$(body no_show_updated UID="$prev" STUDENT="$s" CREATED_AT="$(at $t)" \
+				    NOSHOW=$([ $((RANDOM % 2)) = 0 ] && echo true || echo false)) ;;
+			4)	f=$(body created UID="$prev" STUDENT="$s" CREATED_AT="$(at $t)" \
+				    LOCATION="Room $k$t")
+				sed -i 's/"BOOKING_CREATED"/"BOOKING_LOCATION_UPDATED"/' "$f" ;;
+			esac
+			echo "$f" >>"$STACK_DIR/h.$n"
+		done
+	done
+}
+
+reset()
+{
+	sql "TRUNCATE calsync.deliveries, calsync.events, calsync.bookings,
+	    calsync.settled, public.appointments CASCADE" >/dev/null
+}
+
+# Every appointment, named by the first uid of its booking and its student.
+snapshot()
+{
+	sql "SELECT (SELECT min(uid) FROM calsync.bookings b WHERE b.appointment_id = a.id),
+	    trainer_id, student_id, scheduled_at, duration_minutes, location, status,
+	    cancellation_reason, cancelled_at, appointment_type, replace(notes, E'\n', '/')
+	    FROM public.appointments a ORDER BY 1, 3"
+}
+
+# deliver FILE...: each to a random pool, four at a time.
+deliver()
+{
+	local f
+	for f in "$@"; do
+		printf '%s %s\n' "$f" "$([ $((RANDOM % 2)) = 0 ] && echo "$STACK_SOCKET" || echo "$SOCK2")"
+	done | xargs -P 4 -L 1 bash -c '. "$top_srcdir/tests/stack.sh"; . "$top_srcdir/tests/tap.sh";
+	    SOCKET=$1 fcgi "$0"; case $STATUS in 2*|422) ;; *) echo "$0 $STATUS $ANSWER" >&2 ;; esac'
+}
+
+export top_srcdir STACK_SECRET STACK_DIR
+HISTORIES=${PROPERTY_HISTORIES:-25}
+PERMUTATIONS=${PROPERTY_PERMUTATIONS:-4}
+seed=${PROPERTY_SEED:-$$}
+RANDOM=$seed
+echo "# property: $HISTORIES histories x $PERMUTATIONS orders, seed $seed"
+bad=0
+runs=0
+events=0
+for n in $(seq "$HISTORIES"); do
+	history "$n"
+	mapfile -t files <"$STACK_DIR/h.$n"
+	events=$((events + ${#files[@]}))
+	reset
+	for f in "${files[@]}"; do SOCKET=$STACK_SOCKET fcgi "$f"; done
+	want=$(snapshot)
+	for p in $(seq "$PERMUTATIONS"); do
+		# a random order, with about a third of the events twice
+		mapfile -t order < <(printf '%s\n' "${files[@]}" \
+		    $(printf '%s\n' "${files[@]}" | shuf -n $(( (${#files[@]} + 2) / 3 ))) | shuf)
+		reset
+		deliver "${order[@]}"
+		got=$(snapshot)
+		runs=$((runs + 1))
+		if [ "$got" != "$want" ]; then
+			bad=$((bad + 1))
+			echo "# history $n, order $p differs (seed $seed)"
+			diff <(echo "$want") <(echo "$got") | sed 's/^/# /' | head -20
+		fi
+	done
+done
+t_is "property: $runs shuffled deliveries of $HISTORIES histories ($events events) end as in order" "$bad" 0
+t_not "no delivery failed or crashed a worker" grep -q "killed by signal\|status=5" \
+    "$STACK_DIR/calsync.log" "$STACK_DIR/pool2.log"
+
+t_done
