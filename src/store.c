@@ -186,22 +186,28 @@ retryable(const PGresult *res)
 	    strcmp(state, "40P01") == 0);
 }
 
-/* Run a prepared or plain statement; the caller clears the result. */
+/*
+ * Run a prepared or plain statement; the caller clears the result.
+ * Deadlocks and serialization failures are tried again, and so is a
+ * connection that broke since its last use (a restart, a failover: it
+ * says so only now), on a new one.  Trying again is safe even if the
+ * first try committed: a delivery is idempotent.
+ */
 static enum outcome
 run(struct store *s, const char *what, const char *stmt, const char *sql,
     int n, const char *const *values, const int *lengths, const int *formats,
     PGresult **out)
 {
-	PGconn		*conn;
+	PGconn		*conn = NULL;
 	PGresult	*res = NULL;
 	ExecStatusType	 st;
 	int		 try;
 
 	*out = NULL;
 	for (try = 0; try < TRIES; try++) {
+		PQclear(res);
 		if ((conn = store_conn(s)) == NULL)
 			return OUTCOME_UNAVAILABLE;
-		PQclear(res);
 		res = stmt != NULL ?
 		    PQexecPrepared(conn, stmt, n, values, lengths, formats, 0) :
 		    PQexecParams(conn, sql, n, NULL, values, lengths, formats, 0);
@@ -210,13 +216,13 @@ run(struct store *s, const char *what, const char *stmt, const char *sql,
 			*out = res;
 			return OUTCOME_APPLIED;
 		}
-		if (PQstatus(conn) != CONNECTION_OK) {
-			set_error(s, what, conn, NULL);
-			PQclear(res);
-			return OUTCOME_UNAVAILABLE;
-		}
-		if (!retryable(res))
+		if (PQstatus(conn) == CONNECTION_OK && !retryable(res))
 			break;
+	}
+	if (PQstatus(conn) != CONNECTION_OK) {
+		set_error(s, what, conn, NULL);
+		PQclear(res);
+		return OUTCOME_UNAVAILABLE;
 	}
 	set_error(s, what, conn, res);
 	PQclear(res);
