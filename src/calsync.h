@@ -30,6 +30,7 @@ enum outcome {
 	OUTCOME_DUPLICATE,	/* already applied; nothing changed */
 	OUTCOME_IGNORED,	/* PING or a trigger calsync does not act on */
 	OUTCOME_PENDING,	/* recorded; takes effect when its booking arrives */
+	OUTCOME_SPOOLED,	/* kept on local disk until the database is back */
 	OUTCOME_BAD_REQUEST,
 	OUTCOME_UNAUTHORIZED,
 	OUTCOME_NOT_FOUND,
@@ -69,14 +70,22 @@ struct secret {
 	size_t		 len;
 };
 
+#define SPOOL_DIR_DEFAULT	"/var/spool/calsync"
+#define SPOOL_MAX_DEFAULT	((size_t)1024 * 1024 * 1024)
+
 struct config {
 	const char	*database_url;
-	struct secret	 secret;
+	struct secret	 secrets[2];	/* current, previous (key NULL: none) */
 	size_t		 max_body;
+	const char	*spool_dir;
+	size_t		 spool_max;	/* bytes */
+	size_t		 spool_interval;/* seconds between drains */
 };
 
 int		 config_load(struct config *, char *, size_t);
-int		 config_load_secret(struct secret *, char *, size_t);
+int		 config_load_secrets(struct secret [2], char *, size_t);
+int		 config_reload_secrets(struct config *, char *, size_t);
+void		 config_free_secret(struct secret *);
 int		 parse_decimal(const char *, uint64_t, uint64_t *);
 void		 config_free(struct config *);
 
@@ -97,7 +106,7 @@ enum verdict {
 };
 
 #define SIGNATURE_HEX_LEN	64
-enum verdict	 verify_signature(const struct secret *, const char *,
+enum verdict	 verify_signature(const struct secret [2], const char *,
 		    const void *, size_t);
 void		 verify_sign(const struct secret *, const void *, size_t,
 		    char [SIGNATURE_HEX_LEN + 1]);
@@ -212,6 +221,12 @@ enum outcome	 request_read(struct fcgi *, size_t, struct request *,
 int		 request_is_json(const struct request *);
 void		 request_answer(struct request *, enum outcome, const char *);
 void		 request_finish(struct request *);
+
+/* spool.c: deliveries kept on disk while the database is away */
+typedef int	(*spool_apply_fn)(void *, const char *, const char *, size_t);
+int		 spool_put(const struct config *, const char *, const char *,
+		    size_t, char *, size_t);
+int		 spool_drain(const struct config *, spool_apply_fn, void *);
 
 /* worker.c */
 int		 worker_run(const struct config *, int);

@@ -62,28 +62,29 @@ slurp(const char *path, size_t *len)
 static int
 cmd_sign(int argc, char *argv[])
 {
-	struct secret	 s = { NULL, 0 };
+	struct secret	 s[2] = { { NULL, 0 }, { NULL, 0 } };
 	char		 err[512], hex[SIGNATURE_HEX_LEN + 1], *body;
 	size_t		 len;
+	int		 rc = 1;
 
 	if (argc != 2)
 		usage();
-	if (config_load_secret(&s, err, sizeof(err)) == -1) {
+	if (config_load_secrets(s, err, sizeof(err)) == -1) {
 		fprintf(stderr, "calsyncctl: %s\n", err);
 		return 1;
 	}
-	if ((body = slurp(argv[1], &len)) == NULL) {
+	if ((body = slurp(argv[1], &len)) == NULL)
 		fprintf(stderr, "calsyncctl: %s: %s\n", argv[1],
 		    strerror(errno));
-		free(s.key);
-		return 1;
+	else {
+		verify_sign(&s[0], body, len, hex);
+		printf("%s\n", hex);
+		rc = 0;
 	}
-	verify_sign(&s, body, len, hex);
-	printf("%s\n", hex);
 	free(body);
-	explicit_bzero(s.key, s.len);
-	free(s.key);
-	return 0;
+	config_free_secret(&s[0]);
+	config_free_secret(&s[1]);
+	return rc;
 }
 
 /* The store named by DATABASE_URL; exits with one line if unusable. */

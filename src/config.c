@@ -7,6 +7,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -76,69 +77,148 @@ read_secret_file(const char *path, struct secret *s, char *err, size_t errsz)
 	return 0;
 }
 
-int
-config_load_secret(struct secret *s, char *err, size_t errsz)
+/*
+ * One secret from NAME or NAME_FILE; never both.  Absent: s->key stays
+ * NULL.  The value is taken out of the environment that workers and their
+ * children see; a file can be read again (SIGHUP).
+ */
+static int
+load_secret(const char *name, struct secret *s, char *err, size_t errsz)
 {
-	const char	*value = getenv("CALCOM_WEBHOOK_SECRET");
-	const char	*file = getenv("CALCOM_WEBHOOK_SECRET_FILE");
+	char		 filevar[64];
+	const char	*value, *file;
 
+	snprintf(filevar, sizeof(filevar), "%s_FILE", name);
+	value = getenv(name);
+	file = getenv(filevar);
+	s->key = NULL;
+	s->len = 0;
 	if (value != NULL && *value != '\0' && file != NULL && *file != '\0') {
-		snprintf(err, errsz, "set CALCOM_WEBHOOK_SECRET or "
-		    "CALCOM_WEBHOOK_SECRET_FILE, not both");
+		snprintf(err, errsz, "set %s or %s, not both", name, filevar);
 		return -1;
 	}
 	if (file != NULL && *file != '\0') {
 		if (read_secret_file(file, s, err, errsz) == -1)
 			return -1;
-	} else if (value != NULL) {
+	} else if (value != NULL && *value != '\0') {
 		if ((s->key = strdup(value)) == NULL) {
 			snprintf(err, errsz, "out of memory");
 			return -1;
 		}
 		s->len = strlen(value);
 	}
-	/* Keep the secret out of the environment workers and children see. */
-	unsetenv("CALCOM_WEBHOOK_SECRET");
-	if (s->key == NULL || s->len == 0) {
+	unsetenv(name);
+	if (s->key != NULL && s->len == 0) {
+		free(s->key);
+		s->key = NULL;
+	}
+	return 0;
+}
+
+void
+config_free_secret(struct secret *s)
+{
+	if (s->key != NULL) {
+		explicit_bzero(s->key, s->len);
+		free(s->key);
+	}
+	s->key = NULL;
+	s->len = 0;
+}
+
+/*
+ * The webhook secret, and the previous one while Cal.com is being switched
+ * to a new one.  Without a current secret calsync must not run.
+ */
+int
+config_load_secrets(struct secret s[2], char *err, size_t errsz)
+{
+	struct secret	 next[2];
+
+	if (load_secret("CALCOM_WEBHOOK_SECRET", &next[0], err, errsz) == -1)
+		return -1;
+	if (next[0].key == NULL) {
 		snprintf(err, errsz, "no webhook secret: set "
 		    "CALCOM_WEBHOOK_SECRET or CALCOM_WEBHOOK_SECRET_FILE to the "
 		    "secret of the Cal.com webhook");
 		return -1;
 	}
+	if (load_secret("CALCOM_WEBHOOK_SECRET_PREVIOUS", &next[1], err,
+	    errsz) == -1) {
+		config_free_secret(&next[0]);
+		return -1;
+	}
+	config_free_secret(&s[0]);
+	config_free_secret(&s[1]);
+	s[0] = next[0];
+	s[1] = next[1];
+	return 0;
+}
+
+/*
+ * SIGHUP: read the secret files again.  Secrets given as values are kept:
+ * they left the environment at start-up.
+ */
+int
+config_reload_secrets(struct config *c, char *err, size_t errsz)
+{
+	if (getenv("CALCOM_WEBHOOK_SECRET_FILE") == NULL) {
+		snprintf(err, errsz, "the secret is not from a file "
+		    "(CALCOM_WEBHOOK_SECRET_FILE): nothing to read again");
+		return -1;
+	}
+	return config_load_secrets(c->secrets, err, errsz);
+}
+
+static int
+load_size(const char *name, uint64_t min, uint64_t max, size_t *out,
+    char *err, size_t errsz)
+{
+	const char	*v = getenv(name);
+	uint64_t	 n;
+
+	if (v == NULL || *v == '\0')
+		return 0;
+	if (parse_decimal(v, max, &n) == -1 || n < min) {
+		snprintf(err, errsz, "%s must be a number from %llu to %llu",
+		    name, (unsigned long long)min, (unsigned long long)max);
+		return -1;
+	}
+	*out = (size_t)n;
 	return 0;
 }
 
 int
 config_load(struct config *c, char *err, size_t errsz)
 {
-	const char	*max = getenv("CALSYNC_MAX_BODY");
-	uint64_t	 v;
+	const char	*spool = getenv("CALSYNC_SPOOL_DIR");
 
 	memset(c, 0, sizeof(*c));
 	c->max_body = MAX_BODY_DEFAULT;
+	c->spool_dir = spool != NULL && *spool != '\0' ? spool :
+	    SPOOL_DIR_DEFAULT;
+	c->spool_max = SPOOL_MAX_DEFAULT;
+	c->spool_interval = 5;
 	c->database_url = getenv("DATABASE_URL");
 	if (c->database_url == NULL || *c->database_url == '\0') {
 		snprintf(err, errsz, "DATABASE_URL is not set: give the "
 		    "PostgreSQL URI or conninfo of the GA Personal database");
 		return -1;
 	}
-	if (max != NULL && *max != '\0') {
-		if (parse_decimal(max, 64 * 1024 * 1024, &v) == -1 || v < 1024) {
-			snprintf(err, errsz, "CALSYNC_MAX_BODY must be a "
-			    "number of bytes from 1024 to 67108864");
-			return -1;
-		}
-		c->max_body = (size_t)v;
-	}
-	return config_load_secret(&c->secret, err, errsz);
+	if (load_size("CALSYNC_MAX_BODY", 1024, 64 * 1024 * 1024,
+	    &c->max_body, err, errsz) == -1 ||
+	    load_size("CALSYNC_SPOOL_MAX", 1024 * 1024, UINT64_MAX / 2,
+	    &c->spool_max, err, errsz) == -1 ||
+	    load_size("CALSYNC_SPOOL_INTERVAL", 1, 3600, &c->spool_interval,
+	    err, errsz) == -1)
+		return -1;
+	return config_load_secrets(c->secrets, err, errsz);
 }
 
 void
 config_free(struct config *c)
 {
-	if (c->secret.key != NULL) {
-		explicit_bzero(c->secret.key, c->secret.len);
-		free(c->secret.key);
-	}
+	config_free_secret(&c->secrets[0]);
+	config_free_secret(&c->secrets[1]);
 	memset(c, 0, sizeof(*c));
 }

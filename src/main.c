@@ -36,6 +36,7 @@ struct options {
 struct slot {
 	pid_t		 pid;
 	time_t		 started;
+	int		 retiring;	/* sent SIGTERM to be replaced */
 };
 
 static void
@@ -294,9 +295,34 @@ reap(struct slot *slots, int n, int stopping)
 		for (i = 0; i < n; i++)
 			if (slots[i].pid == pid) {
 				slots[i].pid = 0;
-				if (!stopping)
+				if (!stopping && !slots[i].retiring)
 					log_exit(pid, status);
+				slots[i].retiring = 0;
 			}
+}
+
+/*
+ * SIGHUP: read the secret files again (a rotation) and replace the
+ * workers, each finishing the request in hand first.  A bad secret file
+ * keeps the old configuration.
+ */
+static void
+reload(struct config *cfg, struct slot *slots, int n)
+{
+	char	 err[512];
+	int	 i;
+
+	if (config_reload_secrets(cfg, err, sizeof(err)) == -1) {
+		log_warnx("SIGHUP: %s; keeping the running configuration", err);
+		return;
+	}
+	log_info("SIGHUP: secrets read again%s; replacing the workers",
+	    cfg->secrets[1].key != NULL ? " (with a previous one)" : "");
+	for (i = 0; i < n; i++)
+		if (slots[i].pid != 0) {
+			slots[i].retiring = 1;
+			kill(slots[i].pid, SIGTERM);
+		}
 }
 
 static int
@@ -310,7 +336,7 @@ running(const struct slot *slots, int n)
 }
 
 static int
-supervise(const struct config *cfg, int fd, int n, const sigset_t *set)
+supervise(struct config *cfg, int fd, int n, const sigset_t *set)
 {
 	struct slot	*slots;
 	struct timespec	 tick = { 1, 0 };
@@ -329,9 +355,8 @@ supervise(const struct config *cfg, int fd, int n, const sigset_t *set)
 		sig = sigtimedwait(set, NULL, &tick);
 		if (sig == SIGCHLD || sig == -1)
 			reap(slots, n, stopping);
-		if (sig == SIGHUP)
-			log_info("SIGHUP: nothing to reload; restart calsync "
-			    "to change its configuration");
+		if (sig == SIGHUP && !stopping)
+			reload(cfg, slots, n);
 		if ((sig == SIGTERM || sig == SIGINT) && !stopping) {
 			/* Workers finish the request in hand, then exit. */
 			log_info("stopping: waiting for %d workers",
@@ -364,6 +389,10 @@ main(int argc, char *argv[])
 		die("%s", err);
 	fd = open_listener(&o);
 	drop_privileges(&o);
+	/* Deliveries are kept there while the database is away. */
+	if (access(cfg.spool_dir, W_OK | X_OK) == -1)
+		die("spool directory %s must exist and be writable by calsync's "
+		    "user (or set CALSYNC_SPOOL_DIR)", cfg.spool_dir);
 
 	/* Signals are taken synchronously: sigtimedwait() here, a signalfd
 	 * in each worker.  Nothing runs in a signal handler. */

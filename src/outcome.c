@@ -17,6 +17,8 @@ static const struct outcome_info outcomes[OUTCOME__MAX] = {
 	    "received; calsync takes no action on this trigger" },
 	[OUTCOME_PENDING] = { 202, "pending",
 	    "recorded; applied when its booking arrives" },
+	[OUTCOME_SPOOLED] = { 202, "spooled",
+	    "accepted: kept on this host until the database is back" },
 	[OUTCOME_BAD_REQUEST] = { 400, "invalid", "invalid request body" },
 	[OUTCOME_UNAUTHORIZED] = { 401, "unauthorized",
 	    "invalid or missing X-Cal-Signature-256" },

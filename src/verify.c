@@ -48,11 +48,12 @@ hmac(const struct secret *s, const void *body, size_t len,
  * secret, so it is checked before the constant-time comparison.
  */
 enum verdict
-verify_signature(const struct secret *s, const char *header,
+verify_signature(const struct secret s[2], const char *header,
     const void *body, size_t len)
 {
 	unsigned char	 want[DIGEST_LEN], got[DIGEST_LEN];
 	long		 gotlen = 0;
+	int		 i;
 	unsigned char	*decoded;
 	enum verdict	 v;
 
@@ -72,10 +73,12 @@ verify_signature(const struct secret *s, const char *header,
 	}
 	memcpy(got, decoded, DIGEST_LEN);
 	OPENSSL_free(decoded);
-	if (hmac(s, body, len, want) == -1)
-		return VERDICT_MISMATCH;
-	v = CRYPTO_memcmp(want, got, DIGEST_LEN) == 0 ?
-	    VERDICT_OK : VERDICT_MISMATCH;
+	/* The current secret, then the previous one during a rotation. */
+	v = VERDICT_MISMATCH;
+	for (i = 0; i < 2 && v != VERDICT_OK; i++)
+		if (s[i].key != NULL && hmac(&s[i], body, len, want) == 0 &&
+		    CRYPTO_memcmp(want, got, DIGEST_LEN) == 0)
+			v = VERDICT_OK;
 	OPENSSL_cleanse(want, sizeof(want));
 	return v;
 }

@@ -1,7 +1,8 @@
 /*
  * worker.c: one worker process: wait for a connection or for SIGTERM,
  * and carry each request one way through request -> verify -> payload
- * -> store -> answer, with one log line at the end.
+ * -> store -> answer, with one log line at the end.  Between requests,
+ * apply what the spool kept while the database was away.
  */
 #include "config.h"
 
@@ -22,6 +23,17 @@ struct worker {
 	const struct config	*cfg;
 	struct fcgi		*fcgi;
 	struct store		*store;
+	time_t			 drained;	/* last spool drain */
+};
+
+/* What became of a verified body, for the answer and the log. */
+struct result {
+	struct delivery	 d;
+	struct applied	 a;
+	enum outcome	 outcome;
+	const char	*detail;	/* answered, and logged */
+	const char	*why;		/* logged only */
+	char		 err[256];
 };
 
 static double
@@ -35,10 +47,13 @@ ms_since(const struct timespec *t0)
 }
 
 static void
-log_request(const struct request *r, const struct delivery *d,
-    enum outcome o, const char *reason, double ms)
+log_request(const char *id, const char *remote, const struct result *res,
+    double ms)
 {
-	const struct outcome_info	*info = outcome_info(o);
+	const struct outcome_info	*info = outcome_info(res->outcome);
+	const struct delivery		*d = &res->d;
+	const char			*reason = res->why != NULL ?
+					    res->why : res->detail;
 	char				 trigger[80], uid[300], why[400];
 	char				 tail[420] = "";
 
@@ -51,8 +66,8 @@ log_request(const struct request *r, const struct delivery *d,
 		snprintf(tail, sizeof(tail), " reason=\"%s\"", why);
 	}
 	log_info("request id=%s remote=%s trigger=%s uid=%s outcome=%s "
-	    "status=%d ms=%.1f%s", r->id, r->remote[0] ? r->remote : "-",
-	    trigger, uid, info->name, info->status, ms, tail);
+	    "status=%d ms=%.1f%s", id, remote, trigger, uid, info->name,
+	    info->status, ms, tail);
 }
 
 /*
@@ -60,71 +75,129 @@ log_request(const struct request *r, const struct delivery *d,
  * keep it in the journal before answering.
  */
 static void
-keep_refused(struct worker *w, const struct request *r,
-    const struct delivery *d, const unsigned char *digest, enum outcome o,
-    const char *reason)
+keep_refused(struct worker *w, const char *id, const char *body, size_t len,
+    const unsigned char *digest, struct result *res)
 {
-	if (store_keep_refused(w->store, r->id, d->trigger, digest, r->body,
-	    r->len, o, reason) == -1)
+	if (store_keep_refused(w->store, id, res->d.trigger, digest, body, len,
+	    res->outcome, res->why != NULL ? res->why : res->detail) == -1)
 		log_warnx("request id=%s: a verified delivery could not be "
-		    "journaled and is lost: %s", r->id, store_error(w->store));
+		    "journaled and is lost: %s", id, store_error(w->store));
+}
+
+/*
+ * A verified body, from a request or from the spool: read it, apply it.
+ * With the database away, a live request is spooled (202); one from the
+ * spool stays there (-1).
+ */
+static int
+apply_verified(struct worker *w, const char *id, const char *body,
+    size_t len, int from_spool, struct result *res)
+{
+	unsigned char	 digest[DIGEST_LEN];
+
+	verify_digest(body, len, digest);
+	if (payload_parse(body, len, &res->d, res->err, sizeof(res->err))
+	    == -1) {
+		res->outcome = OUTCOME_BAD_REQUEST;
+		res->detail = res->err;
+		keep_refused(w, id, body, len, digest, res);
+		return 0;
+	}
+	if (store_apply(w->store, id, &res->d, digest, body, len, &res->a)
+	    == 0) {
+		res->outcome = res->a.outcome;
+		res->detail = res->a.detail;
+		return 0;
+	}
+	/* The database's own words go to the log, not to the caller. */
+	res->outcome = res->a.outcome;
+	res->detail = NULL;
+	res->why = store_error(w->store);
+	if (res->outcome == OUTCOME_INTERNAL) {
+		/* Kept for calsyncctl replay. */
+		keep_refused(w, id, body, len, digest, res);
+		return 0;
+	}
+	if (from_spool)
+		return -1;
+	if (spool_put(w->cfg, id, body, len, res->err, sizeof(res->err))
+	    == 0) {
+		res->outcome = OUTCOME_SPOOLED;
+		return 0;
+	}
+	log_warnx("request id=%s: the database is unavailable and the "
+	    "delivery could not be spooled either: %s; Cal.com will not send "
+	    "it again", id, res->err);
+	return 0;
 }
 
 static void
 handle(struct worker *w)
 {
 	struct request	 r;
-	struct delivery	 d;
-	struct applied	 a;
+	struct result	 res;
 	struct timespec	 t0;
-	unsigned char	 digest[DIGEST_LEN];
-	char		 err[256], *json;
-	const char	*detail = err;	/* answered, and logged */
-	const char	*why = NULL;	/* logged only */
 	enum verdict	 v;
-	enum outcome	 o;
+	char		*json;
 
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	memset(&d, 0, sizeof(d));
-	memset(&a, 0, sizeof(a));
-	if ((o = request_read(w->fcgi, w->cfg->max_body, &r, err,
-	    sizeof(err))) != OUTCOME_APPLIED)
+	memset(&res, 0, sizeof(res));
+	res.detail = res.err;
+	if ((res.outcome = request_read(w->fcgi, w->cfg->max_body, &r,
+	    res.err, sizeof(res.err))) != OUTCOME_APPLIED)
 		goto answer;
-	if ((v = verify_signature(&w->cfg->secret, r.signature, r.body,
+	if ((v = verify_signature(w->cfg->secrets, r.signature, r.body,
 	    r.len)) != VERDICT_OK) {
-		o = OUTCOME_UNAUTHORIZED;
-		detail = verdict_reason(v);
+		res.outcome = OUTCOME_UNAUTHORIZED;
+		res.detail = verdict_reason(v);
 		goto answer;
 	}
-	verify_digest(r.body, r.len, digest);
 	if (!request_is_json(&r)) {
-		o = OUTCOME_UNSUPPORTED_TYPE;
-		detail = outcome_info(o)->message;
-		keep_refused(w, &r, &d, digest, o, detail);
+		unsigned char	 digest[DIGEST_LEN];
+
+		res.outcome = OUTCOME_UNSUPPORTED_TYPE;
+		res.detail = outcome_info(res.outcome)->message;
+		verify_digest(r.body, r.len, digest);
+		keep_refused(w, r.id, r.body, r.len, digest, &res);
 		goto answer;
 	}
-	if (payload_parse(r.body, r.len, &d, err, sizeof(err)) == -1) {
-		o = OUTCOME_BAD_REQUEST;
-		keep_refused(w, &r, &d, digest, o, err);
-		goto answer;
-	}
-	/* The database's own words go to the log, not to the caller. */
-	if (store_apply(w->store, r.id, &d, digest, r.body, r.len, &a) == -1) {
-		detail = NULL;
-		why = store_error(w->store);
-		/* Kept for calsyncctl replay; a database down keeps nothing. */
-		if (a.outcome == OUTCOME_INTERNAL)
-			keep_refused(w, &r, &d, digest, a.outcome, why);
-	} else
-		detail = a.detail;
-	o = a.outcome;
+	apply_verified(w, r.id, r.body, r.len, 0, &res);
 answer:
-	json = payload_answer(o, detail, r.id, d.uid, a.appointment_id);
-	request_answer(&r, o, json);
-	log_request(&r, &d, o, why != NULL ? why : detail, ms_since(&t0));
+	json = payload_answer(res.outcome, res.detail, r.id, res.d.uid,
+	    res.a.appointment_id);
+	request_answer(&r, res.outcome, json);
+	log_request(r.id, r.remote[0] ? r.remote : "-", &res, ms_since(&t0));
 	free(json);
-	payload_free(&d);
+	payload_free(&res.d);
 	request_finish(&r);
+}
+
+/* spool_drain's callback: -1 stops the drain, the database is away. */
+static int
+apply_spooled(void *arg, const char *id, const char *body, size_t len)
+{
+	struct worker	*w = arg;
+	struct result	 res;
+	struct timespec	 t0;
+	int		 rc;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	memset(&res, 0, sizeof(res));
+	if ((rc = apply_verified(w, id, body, len, 1, &res)) == 0)
+		log_request(id, "spool", &res, ms_since(&t0));
+	payload_free(&res.d);
+	return rc;
+}
+
+static void
+drain_when_due(struct worker *w)
+{
+	time_t	 now = time(NULL);
+
+	if (now - w->drained < (time_t)w->cfg->spool_interval)
+		return;
+	w->drained = now;
+	spool_drain(w->cfg, apply_spooled, w);
 }
 
 static int
@@ -134,9 +207,11 @@ serve(struct worker *w, int listen_fd, int sig_fd)
 		{ .fd = listen_fd, .events = POLLIN },
 		{ .fd = sig_fd, .events = POLLIN },
 	};
+	int		 n;
 
 	for (;;) {
-		if (poll(pfd, 2, -1) == -1) {
+		n = poll(pfd, 2, (int)w->cfg->spool_interval * 1000);
+		if (n == -1) {
 			if (errno == EINTR)
 				continue;
 			log_warn("poll");
@@ -145,24 +220,25 @@ serve(struct worker *w, int listen_fd, int sig_fd)
 		/* SIGTERM: it is only read here, between requests. */
 		if (pfd[1].revents != 0)
 			return 0;
-		if ((pfd[0].revents & POLLIN) == 0)
-			continue;
-		switch (fcgi_accept(w->fcgi)) {
-		case 1:
-			handle(w);
-			break;
-		case 0:
-			break;
-		default:
-			log_warn("accepting a FastCGI connection");
-			return 1;
+		if (pfd[0].revents & POLLIN) {
+			switch (fcgi_accept(w->fcgi)) {
+			case 1:
+				handle(w);
+				break;
+			case 0:
+				break;
+			default:
+				log_warn("accepting a FastCGI connection");
+				return 1;
+			}
 		}
+		drain_when_due(w);
 	}
 }
 
 /*
- * The supervisor forks us with SIGTERM, SIGINT and SIGHUP blocked, so a
- * signal waits in the signalfd until the request in hand is answered.
+ * The supervisor forks us with SIGTERM and SIGINT blocked, so a signal
+ * waits in the signalfd until the request in hand is answered.
  */
 int
 worker_run(const struct config *cfg, int listen_fd)

@@ -117,22 +117,35 @@ t_is "secret file: trailing newline dropped" "$out" \
 
 # --- spawn-fcgi hands calsync its socket on fd 0
 spawned=$STACK_DIR/spawned.sock
-CALCOM_WEBHOOK_SECRET=$STACK_SECRET spawn-fcgi -s "$spawned" \
+CALCOM_WEBHOOK_SECRET=$STACK_SECRET CALSYNC_SPOOL_DIR=$STACK_DIR/spool \
+    spawn-fcgi -s "$spawned" \
     -P "$STACK_DIR/spawned.pid" -- "$CALSYNC" -w 1 >/dev/null 2>"$STACK_DIR/spawned.log"
 sleep 0.3
 SOCKET=$spawned fcgi "$(body created)"
 t_is "under spawn-fcgi: 200" "$STATUS" 200
 kill -TERM "$(cat "$STACK_DIR/spawned.pid")" 2>/dev/null
 
-# --- the database goes away and comes back
+# --- the database goes away and comes back: nothing is lost
 stack_pg_stop >&2
+g=$(body created)
+fcgi "$g"
+t_is "database down: 202" "$STATUS" 202
+t_like "database down: kept on this host" "$ANSWER" '"status":"spooled"'
+t_is "database down: one file in the spool" "$(ls "$STACK_DIR/spool" | wc -l)" 1
+chmod 500 "$STACK_DIR/spool"
 fcgi "$(body created)"
-t_is "database down: 503" "$STATUS" 503
-t_like "database down: says so" "$ANSWER" '"error":"database unavailable"'
+t_is "database down and the spool unwritable: 503" "$STATUS" 503
+t_like "... and calsync says so loudly" "$(tail -n 3 "$STACK_DIR/calsync.log")" \
+    "could not be spooled either"
+chmod 700 "$STACK_DIR/spool"
 stack_pg_start >&2
 f=$(body created)
 fcgi "$f"
 t_is "database back: the same workers reconnect" "$STATUS" 200
+for _ in $(seq 30); do [ -z "$(ls "$STACK_DIR/spool")" ] && break; sleep 0.2; done
+t_is "database back: the spool is drained" "$(ls "$STACK_DIR/spool" | wc -l)" 0
+t_is "... into an appointment" "$(sql "SELECT count(*) FROM calsync.bookings
+    WHERE uid = '$(json_field "$g" uid)'")" 1
 
 # --- calsyncctl
 t_is "calsyncctl sign: what Cal.com sends" \

@@ -252,7 +252,11 @@ _stack_start_calsync()
 		wrap=(valgrind -q --vgdb=no --leak-check=full --errors-for-leak-kinds=definite
 		    --log-file="$STACK_DIR/valgrind/%p.log")
 	fi
+	# The spool keeps deliveries while PostgreSQL is away.
+	mkdir -p "$STACK_DIR/spool"
+	_stack_root && chown www-data "$STACK_DIR/spool"
 	DATABASE_URL=$DATABASE_URL CALCOM_WEBHOOK_SECRET=$STACK_SECRET \
+	    CALSYNC_SPOOL_DIR=$STACK_DIR/spool CALSYNC_SPOOL_INTERVAL=1 \
 	    "${wrap[@]}" "$CALSYNC_BIN" "${args[@]}" </dev/null >>"$STACK_DIR/calsync.log" 2>&1 &
 	CALSYNC_PID=$!
 	_stack_my_calsync=$CALSYNC_PID

@@ -111,7 +111,7 @@ static void
 rfc_vectors(void)
 {
 	static char	 aa[131], dd[50], cd[50];
-	struct secret	 s;
+	struct secret	 s[2] = { { NULL, 0 }, { NULL, 0 } };
 	const char	*data;
 	char		 hex[SIGNATURE_HEX_LEN + 1], hdr[80];
 	size_t		 i, j;
@@ -120,17 +120,17 @@ rfc_vectors(void)
 	memset(dd, 0xdd, sizeof(dd));
 	memset(cd, 0xcd, sizeof(cd));
 	for (i = 0; i < sizeof(rfc4231) / sizeof(rfc4231[0]); i++) {
-		s.key = rfc4231[i].key != NULL ? (char *)rfc4231[i].key : aa;
-		s.len = rfc4231[i].keylen;
+		s[0].key = rfc4231[i].key != NULL ? (char *)rfc4231[i].key : aa;
+		s[0].len = rfc4231[i].keylen;
 		data = rfc4231[i].data;
 		if (data == NULL)
 			data = rfc4231[i].rfc_case == 3 ? dd : cd;
 
 		memset(hex, 'x', sizeof(hex));
-		verify_sign(&s, data, rfc4231[i].datalen, hex);
+		verify_sign(&s[0], data, rfc4231[i].datalen, hex);
 		is_str(hex, rfc4231[i].mac, "RFC 4231 case %d: verify_sign",
 		    rfc4231[i].rfc_case);
-		is_int(verify_signature(&s, rfc4231[i].mac, data,
+		is_int(verify_signature(s, rfc4231[i].mac, data,
 		    rfc4231[i].datalen), VERDICT_OK,
 		    "RFC 4231 case %d: lowercase hex accepted",
 		    rfc4231[i].rfc_case);
@@ -139,20 +139,20 @@ rfc_vectors(void)
 			hex[j] = rfc4231[i].mac[j] >= 'a' ?
 			    rfc4231[i].mac[j] - 'a' + 'A' : rfc4231[i].mac[j];
 		hex[j] = '\0';
-		is_int(verify_signature(&s, hex, data, rfc4231[i].datalen),
+		is_int(verify_signature(s, hex, data, rfc4231[i].datalen),
 		    VERDICT_OK, "RFC 4231 case %d: UPPERCASE hex accepted",
 		    rfc4231[i].rfc_case);
 		snprintf(hdr, sizeof(hdr), "sha256=%s", rfc4231[i].mac);
-		is_int(verify_signature(&s, hdr, data, rfc4231[i].datalen),
+		is_int(verify_signature(s, hdr, data, rfc4231[i].datalen),
 		    VERDICT_OK, "RFC 4231 case %d: sha256= prefix accepted",
 		    rfc4231[i].rfc_case);
 		snprintf(hdr, sizeof(hdr), "SHA256=%s", hex);
-		is_int(verify_signature(&s, hdr, data, rfc4231[i].datalen),
+		is_int(verify_signature(s, hdr, data, rfc4231[i].datalen),
 		    VERDICT_OK, "RFC 4231 case %d: SHA256= prefix, upper hex",
 		    rfc4231[i].rfc_case);
 		/* The whole key counts: one byte less is another key. */
-		s.len--;
-		is_int(verify_signature(&s, rfc4231[i].mac, data,
+		s[0].len--;
+		is_int(verify_signature(s, rfc4231[i].mac, data,
 		    rfc4231[i].datalen), VERDICT_MISMATCH,
 		    "RFC 4231 case %d: key one byte short -> MISMATCH",
 		    rfc4231[i].rfc_case);
@@ -162,16 +162,16 @@ rfc_vectors(void)
 static void
 calcom_form(void)
 {
-	struct secret	 s = { "calsync-test-secret", 19 };
-	struct secret	 other = { "calsync-test-secreT", 19 };
-	struct secret	 longer = { "calsync-test-secret!", 20 };
+	struct secret	 s[2] = { { "calsync-test-secret", 19 }, { NULL, 0 } };
+	struct secret	 other[2] = { { "calsync-test-secreT", 19 }, { NULL, 0 } };
+	struct secret	 longer[2] = { { "calsync-test-secret!", 20 }, { NULL, 0 } };
 	char		 hex[SIGNATURE_HEX_LEN + 1], body[sizeof(created)];
 	char		*p;
 
 	is_int(sizeof(created) - 1, 2582, "compact body is 2582 bytes");
-	verify_sign(&s, created, sizeof(created) - 1, hex);
+	verify_sign(&s[0], created, sizeof(created) - 1, hex);
 	is_str(hex, created_sig, "verify_sign = openssl's signature");
-	is_int(verify_signature(&s, created_sig, created, sizeof(created) - 1),
+	is_int(verify_signature(s, created_sig, created, sizeof(created) - 1),
 	    VERDICT_OK, "Cal.com BOOKING_CREATED: bare lowercase hex OK");
 
 	memcpy(body, created, sizeof(created));
@@ -179,26 +179,26 @@ calcom_form(void)
 	ok(p != NULL, "body has \"length\":15 to alter");
 	if (p != NULL)
 		p[10] = '6';
-	is_int(verify_signature(&s, created_sig, body, sizeof(body) - 1),
+	is_int(verify_signature(s, created_sig, body, sizeof(body) - 1),
 	    VERDICT_MISMATCH, "one byte of the body changed -> MISMATCH");
-	is_int(verify_signature(&s, created_sig, created, sizeof(created) - 2),
+	is_int(verify_signature(s, created_sig, created, sizeof(created) - 2),
 	    VERDICT_MISMATCH, "body one byte short -> MISMATCH");
-	is_int(verify_signature(&s, created_sig, created, sizeof(created)),
+	is_int(verify_signature(s, created_sig, created, sizeof(created)),
 	    VERDICT_MISMATCH, "body with its NUL appended -> MISMATCH");
-	is_int(verify_signature(&other, created_sig, created,
+	is_int(verify_signature(other, created_sig, created,
 	    sizeof(created) - 1), VERDICT_MISMATCH,
 	    "another secret -> MISMATCH");
-	is_int(verify_signature(&longer, created_sig, created,
+	is_int(verify_signature(longer, created_sig, created,
 	    sizeof(created) - 1), VERDICT_MISMATCH,
 	    "the secret with a byte appended -> MISMATCH");
 
-	verify_sign(&s, "", 0, hex);
+	verify_sign(&s[0], "", 0, hex);
 	is_str(hex, empty_sig, "empty body: verify_sign = openssl's");
-	is_int(verify_signature(&s, empty_sig, "", 0), VERDICT_OK,
+	is_int(verify_signature(s, empty_sig, "", 0), VERDICT_OK,
 	    "empty body: its signature accepted");
-	is_int(verify_signature(&s, created_sig, "", 0), VERDICT_MISMATCH,
+	is_int(verify_signature(s, created_sig, "", 0), VERDICT_MISMATCH,
 	    "empty body: another body's signature -> MISMATCH");
-	is_int(verify_signature(&s, empty_sig, created, sizeof(created) - 1),
+	is_int(verify_signature(s, empty_sig, created, sizeof(created) - 1),
 	    VERDICT_MISMATCH, "empty body's signature on a body -> MISMATCH");
 }
 
@@ -248,16 +248,35 @@ static const struct {
 	    VERDICT_MISMATCH, "the right signature but its last digit" },
 };
 
+/* During a rotation the previous secret is accepted too, never a third. */
+static void
+rotation(void)
+{
+	struct secret	 both[2] = { { "new-secret", 10 }, { "old-secret", 10 } };
+	struct secret	 one[2] = { { "new-secret", 10 }, { NULL, 0 } };
+	struct secret	 old[2] = { { "old-secret", 10 }, { NULL, 0 } };
+	char		 hex[SIGNATURE_HEX_LEN + 1];
+
+	verify_sign(&old[0], created, sizeof(created) - 1, hex);
+	is_int(verify_signature(both, hex, created, sizeof(created) - 1),
+	    VERDICT_OK, "rotation: signed with the previous secret, accepted");
+	is_int(verify_signature(one, hex, created, sizeof(created) - 1),
+	    VERDICT_MISMATCH, "rotation over: the previous secret refused");
+	verify_sign(&one[0], created, sizeof(created) - 1, hex);
+	is_int(verify_signature(both, hex, created, sizeof(created) - 1),
+	    VERDICT_OK, "rotation: signed with the new secret, accepted");
+}
+
 static void
 verdicts(void)
 {
-	struct secret	 s = { "calsync-test-secret", 19 };
+	struct secret	 s[2] = { { "calsync-test-secret", 19 }, { NULL, 0 } };
 	const char	*r, *seen[VERDICT_MISMATCH + 1];
 	size_t		 i;
 	int		 v, w;
 
 	for (i = 0; i < sizeof(headers) / sizeof(headers[0]); i++)
-		is_int(verify_signature(&s, headers[i].header, created,
+		is_int(verify_signature(s, headers[i].header, created,
 		    sizeof(created) - 1), headers[i].want, "%s -> verdict %d",
 		    headers[i].what, (int)headers[i].want);
 
@@ -314,6 +333,7 @@ main(void)
 	rfc_vectors();
 	calcom_form();
 	verdicts();
+	rotation();
 	digests();
 	return tap_done();
 }
