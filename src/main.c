@@ -18,6 +18,7 @@
 
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/time.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 
@@ -25,6 +26,7 @@
 
 #define MAX_WORKERS	256
 #define BACKLOG		128
+#define IO_TIMEOUT	10	/* seconds a client may stall */
 
 struct options {
 	const char	*socket;	/* NULL: inherited on fd 0 */
@@ -140,6 +142,7 @@ listen_tcp(const char *spec)
 static int
 open_listener(const struct options *o)
 {
+	static const struct timeval	 io_timeout = { IO_TIMEOUT, 0 };
 	int	 fd, on = 0;
 	socklen_t len = sizeof(on);
 
@@ -159,6 +162,15 @@ open_listener(const struct options *o)
 	/* Workers poll(2) it and then accept: another may get there first. */
 	if (fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK) == -1)
 		die("fcntl: %s", strerror(errno));
+	/*
+	 * A client that stops sending or reading must not hold a worker
+	 * (nginx sends its buffered request at once).  Accepted sockets
+	 * inherit these on Linux, from the first byte libfcgi reads.
+	 */
+	if (setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &io_timeout,
+	    sizeof(io_timeout)) == -1 || setsockopt(fd, SOL_SOCKET,
+	    SO_SNDTIMEO, &io_timeout, sizeof(io_timeout)) == -1)
+		die("setsockopt: %s", strerror(errno));
 	return fd;
 }
 

@@ -15,6 +15,8 @@
 
 #define APPLY_PARAMS	22
 #define TRIES		5	/* for serialization failures and deadlocks */
+#define STATEMENT_TIMEOUT	"15s"
+#define LOCK_TIMEOUT		"10s"
 
 struct store {
 	char	*conninfo;
@@ -132,9 +134,15 @@ session_setup(struct store *s, PGconn *conn)
 	PGresult	*res;
 	int		 ok;
 
-	/* Nothing calsync runs may resolve names through a search_path. */
+	/*
+	 * Nothing calsync runs may resolve names through a search_path.  A
+	 * hung database or a booking locked too long must not hold a worker
+	 * for ever: the delivery is then journaled as internal, for replay.
+	 */
 	res = PQexec(conn, "SELECT pg_catalog.set_config('search_path', '',"
-	    " false)");
+	    " false), pg_catalog.set_config('statement_timeout', '"
+	    STATEMENT_TIMEOUT "', false), pg_catalog.set_config("
+	    "'lock_timeout', '" LOCK_TIMEOUT "', false)");
 	ok = PQresultStatus(res) == PGRES_TUPLES_OK;
 	if (!ok)
 		set_error(s, "setting search_path", conn, res);
@@ -154,10 +162,16 @@ session_setup(struct store *s, PGconn *conn)
 static PGconn *
 store_conn(struct store *s)
 {
-	static const char *const keys[] = { "dbname", "application_name",
-	    "fallback_application_name", NULL };
-	const char		*values[] = { s->conninfo, NULL, "calsync",
-	    NULL };
+	/*
+	 * Defaults first: what DATABASE_URL says wins.  Without them a
+	 * database that stops answering (a dropped VPC route) blocks a
+	 * worker in recv() with no end.
+	 */
+	static const char *const keys[] = { "connect_timeout",
+	    "tcp_user_timeout", "keepalives_idle", "keepalives_interval",
+	    "keepalives_count", "fallback_application_name", "dbname", NULL };
+	const char		*values[] = { "5", "20000", "10", "5", "3",
+	    "calsync", s->conninfo, NULL };
 
 	if (s->conn != NULL && PQstatus(s->conn) == CONNECTION_OK)
 		return s->conn;

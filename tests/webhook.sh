@@ -240,6 +240,14 @@ t_is "body over 1 MiB: 413" "$STATUS" 413
 STATUS=$(curl -sS -o /dev/null -w '%{http_code}' "$STACK_HTTP_URL")
 t_is "plain HTTP: redirected to HTTPS" "$STATUS" 301
 
+# --- a client sending far more than Cal.com does is slowed down
+codes=$(curl -sS -Z --parallel-max 32 --interface 127.0.0.2 \
+    --cacert "$STACK_CERT" -w 'CODE:%{http_code}\n' \
+    -H 'Content-Type: application/json' -H 'X-Cal-Signature-256: 00' \
+    --data-binary '{}' $(yes "$STACK_URL" | head -n 300) |
+    grep -o 'CODE:[0-9]*' | sort | uniq -c | awk '{ printf "%s=%s ", $2, $1 }')
+t_like "rate limit per address: 429 after the burst" "$codes" "CODE:429=[0-9]+"
+
 # --- nothing a log must not hold
 t_not "logs hold no secret" grep -rqF "$STACK_SECRET" "$STACK_DIR"/*.log
 t_not "logs hold no student email" grep -rqi "ana@example.com" "$STACK_DIR"/*.log
