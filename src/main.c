@@ -35,6 +35,14 @@ struct options {
 	const char	*group;		/* socket group */
 };
 
+struct identity {
+	int		 set;		/* -u given */
+	const char	*name;
+	uid_t		 uid;
+	gid_t		 gid;
+	gid_t		 sock_gid;
+};
+
 struct slot {
 	pid_t		 pid;
 	time_t		 started;
@@ -59,53 +67,61 @@ die(const char *fmt, const char *arg)
 }
 
 /*
- * A stale socket file from a crash is removed; a live one (another calsync
- * answers on it) or anything that is not a socket is left alone.
+ * The socket is made at a temporary path, listening and owned as it should
+ * be, then renamed over the path: nginx's next connection reaches it, with
+ * no moment where nothing listens.  A socket left by a crash is replaced
+ * so; one another calsync still listens on is taken over, and that calsync
+ * (sent SIGTERM) serves what it had queued and exits.  Anything that is not
+ * a socket is left alone.  libfcgi's FCGX_OpenSocket() exits on error and
+ * unlinks whatever is at the path, so calsync does this itself.
  */
-static void
-clear_socket_path(const char *path, const struct sockaddr_un *sun)
-{
-	struct stat	 st;
-	int		 fd;
-
-	if (lstat(path, &st) == -1)
-		return;
-	if (!S_ISSOCK(st.st_mode))
-		die("%s exists and is not a socket", path);
-	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) != -1 &&
-	    connect(fd, (const struct sockaddr *)sun, sizeof(*sun)) == 0)
-		die("%s: another process is listening on it", path);
-	if (fd != -1)
-		close(fd);
-	if (unlink(path) == -1)
-		die("cannot remove stale socket %s", path);
-}
-
-/* libfcgi's FCGX_OpenSocket() exits on error and unlinks any file at the
- * path it is given; calsync needs to say why and to refuse instead. */
 static int
-listen_unix(const char *path)
+listen_unix(const char *path, const struct identity *id)
 {
-	struct sockaddr_un	 sun;
+	struct sockaddr_un	 sun, tmp;
+	struct stat		 st;
 	mode_t			 old;
-	int			 fd;
+	int			 fd, probe, live = 0;
 
 	memset(&sun, 0, sizeof(sun));
 	sun.sun_family = AF_UNIX;
-	if (strlen(path) >= sizeof(sun.sun_path))
+	tmp = sun;
+	if (strlen(path) + 5 >= sizeof(sun.sun_path))
 		die("socket path too long: %s", path);
 	strcpy(sun.sun_path, path);
-	clear_socket_path(path, &sun);
+	snprintf(tmp.sun_path, sizeof(tmp.sun_path), "%s.new", path);
+	if (lstat(path, &st) == 0) {
+		if (!S_ISSOCK(st.st_mode))
+			die("%s exists and is not a socket", path);
+		if ((probe = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0))
+		    != -1) {
+			live = connect(probe, (struct sockaddr *)&sun,
+			    sizeof(sun)) == 0;
+			close(probe);
+		}
+	}
+	if (lstat(tmp.sun_path, &st) == 0 && S_ISSOCK(st.st_mode))
+		unlink(tmp.sun_path);
 	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1)
 		die("socket: %s", strerror(errno));
 	old = umask(0117);	/* srw-rw----: the web server's group only */
-	if (bind(fd, (struct sockaddr *)&sun, sizeof(sun)) == -1) {
+	if (bind(fd, (struct sockaddr *)&tmp, sizeof(tmp)) == -1) {
 		umask(old);
-		fprintf(stderr, "calsync: bind %s: %s\n", path,
+		fprintf(stderr, "calsync: bind %s: %s\n", tmp.sun_path,
 		    strerror(errno));
 		exit(1);
 	}
 	umask(old);
+	if (listen(fd, BACKLOG) == -1)
+		die("listen: %s", strerror(errno));
+	if (id->set && chown(tmp.sun_path, id->uid, id->sock_gid) == -1)
+		die("chown socket: %s", strerror(errno));
+	if (rename(tmp.sun_path, path) == -1)
+		die("rename socket: %s", strerror(errno));
+	if (live)
+		log_info("took over %s from the calsync listening there; stop "
+		    "that one with SIGTERM: it serves what it has and exits",
+		    path);
 	return fd;
 }
 
@@ -130,7 +146,7 @@ listen_tcp(const char *spec)
 	if ((fd = socket(res->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0)) ==
 	    -1 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on,
 	    sizeof(on)) == -1 || bind(fd, res->ai_addr, res->ai_addrlen) ==
-	    -1) {
+	    -1 || listen(fd, BACKLOG) == -1) {
 		fprintf(stderr, "calsync: bind %s: %s\n", spec,
 		    strerror(errno));
 		exit(1);
@@ -140,7 +156,7 @@ listen_tcp(const char *spec)
 }
 
 static int
-open_listener(const struct options *o)
+open_listener(const struct options *o, const struct identity *id)
 {
 	static const struct timeval	 io_timeout = { IO_TIMEOUT, 0 };
 	int	 fd, on = 0;
@@ -154,10 +170,8 @@ open_listener(const struct options *o)
 			    "start calsync under spawn-fcgi");
 		fd = 0;
 	} else {
-		fd = strchr(o->socket, '/') != NULL ? listen_unix(o->socket) :
-		    listen_tcp(o->socket);
-		if (listen(fd, BACKLOG) == -1)
-			die("listen: %s", strerror(errno));
+		fd = strchr(o->socket, '/') != NULL ?
+		    listen_unix(o->socket, id) : listen_tcp(o->socket);
 	}
 	/* Workers poll(2) it and then accept: another may get there first. */
 	if (fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK) == -1)
@@ -179,12 +193,12 @@ open_listener(const struct options *o)
  * group (-g, else the user's own), then calsync becomes that user.
  */
 static void
-drop_privileges(const struct options *o)
+resolve_identity(const struct options *o, struct identity *id)
 {
 	struct passwd	*pw;
 	struct group	*gr;
-	gid_t		 sock_gid;
 
+	memset(id, 0, sizeof(*id));
 	if (o->user == NULL) {
 		if (o->group != NULL)
 			die("%s", "-g needs -u");
@@ -194,18 +208,25 @@ drop_privileges(const struct options *o)
 		die("%s", "-u needs calsync to be started as root");
 	if ((pw = getpwnam(o->user)) == NULL)
 		die("no such user: %s", o->user);
-	sock_gid = pw->pw_gid;
+	id->set = 1;
+	id->name = o->user;
+	id->uid = pw->pw_uid;
+	id->gid = id->sock_gid = pw->pw_gid;
 	if (o->group != NULL) {
 		if ((gr = getgrnam(o->group)) == NULL)
 			die("no such group: %s", o->group);
-		sock_gid = gr->gr_gid;
+		id->sock_gid = gr->gr_gid;
 	}
-	if (o->socket != NULL && strchr(o->socket, '/') != NULL &&
-	    chown(o->socket, pw->pw_uid, sock_gid) == -1)
-		die("chown socket: %s", strerror(errno));
-	if (setgroups(1, &pw->pw_gid) == -1 || setgid(pw->pw_gid) == -1 ||
-	    setuid(pw->pw_uid) == -1)
-		die("cannot become %s", o->user);
+}
+
+static void
+drop_privileges(const struct identity *id)
+{
+	if (!id->set)
+		return;
+	if (setgroups(1, &id->gid) == -1 || setgid(id->gid) == -1 ||
+	    setuid(id->uid) == -1)
+		die("cannot become %s", id->name);
 	if (setuid(0) != -1)
 		die("%s", "could not drop root privileges");
 }
@@ -390,6 +411,7 @@ int
 main(int argc, char *argv[])
 {
 	struct options	 o;
+	struct identity	 id;
 	struct config	 cfg;
 	char		 err[512];
 	sigset_t	 set;
@@ -399,8 +421,9 @@ main(int argc, char *argv[])
 	parse_options(argc, argv, &o);
 	if (config_load(&cfg, err, sizeof(err)) == -1)
 		die("%s", err);
-	fd = open_listener(&o);
-	drop_privileges(&o);
+	resolve_identity(&o, &id);
+	fd = open_listener(&o, &id);
+	drop_privileges(&id);
 	/* Deliveries are kept there while the database is away. */
 	if (access(cfg.spool_dir, W_OK | X_OK) == -1)
 		die("spool directory %s must exist and be writable by calsync's "

@@ -200,6 +200,23 @@ drain_when_due(struct worker *w)
 	spool_drain(w->cfg, apply_spooled, w);
 }
 
+/*
+ * Before exiting on SIGTERM, serve the connections already queued: after a
+ * takeover (a new calsync renamed its socket over ours) they would be lost
+ * otherwise.  Bounded, since under a plain stop nginx keeps queueing.
+ */
+static void
+serve_queued(struct worker *w, int listen_fd)
+{
+	struct pollfd	 pfd = { .fd = listen_fd, .events = POLLIN };
+	time_t		 until = time(NULL) + 2;
+
+	while (time(NULL) < until && poll(&pfd, 1, 0) == 1 &&
+	    (pfd.revents & POLLIN) != 0)
+		if (fcgi_accept(w->fcgi) == 1)
+			handle(w);
+}
+
 static int
 serve(struct worker *w, int listen_fd, int sig_fd)
 {
@@ -218,8 +235,10 @@ serve(struct worker *w, int listen_fd, int sig_fd)
 			return 1;
 		}
 		/* SIGTERM: it is only read here, between requests. */
-		if (pfd[1].revents != 0)
+		if (pfd[1].revents != 0) {
+			serve_queued(w, listen_fd);
 			return 0;
+		}
 		if (pfd[0].revents & POLLIN) {
 			switch (fcgi_accept(w->fcgi)) {
 			case 1:

@@ -255,7 +255,11 @@ _stack_start_calsync()
 	# The spool keeps deliveries while PostgreSQL is away.
 	mkdir -p "$STACK_DIR/spool"
 	_stack_root && chown www-data "$STACK_DIR/spool"
-	DATABASE_URL=$DATABASE_URL CALCOM_WEBHOOK_SECRET=$STACK_SECRET \
+	# The secret as production gives it: a file (SIGHUP reads it again).
+	(umask 077 && printf '%s\n' "$STACK_SECRET" >"$STACK_DIR/webhook-secret")
+	_stack_root && chown www-data "$STACK_DIR/webhook-secret"
+	DATABASE_URL=$DATABASE_URL \
+	    CALCOM_WEBHOOK_SECRET_FILE=$STACK_DIR/webhook-secret \
 	    CALSYNC_SPOOL_DIR=$STACK_DIR/spool CALSYNC_SPOOL_INTERVAL=1 \
 	    "${wrap[@]}" "$CALSYNC_BIN" "${args[@]}" </dev/null >>"$STACK_DIR/calsync.log" 2>&1 &
 	CALSYNC_PID=$!
@@ -599,4 +603,20 @@ stack_valgrind_errors()
 {
 	_stack_stop_calsync >&2 || true
 	cat "$STACK_DIR"/valgrind/*.log 2>/dev/null
+}
+
+# Restart calsync as an operator would without a gap: start the new one
+# (it takes the socket over), then SIGTERM the old one, which serves what
+# it had queued and exits.
+stack_replace_calsync()
+{
+	local old=$CALSYNC_PID
+	_stack_start_calsync "${1:-${_stack_workers:-2}}" || return 1
+	kill -TERM "$old" 2>/dev/null
+	for _ in $(seq 100); do
+		_stack_alive "$old" || break
+		sleep 0.1
+	done
+	wait "$old" 2>/dev/null
+	_stack_save || _stack_fail "cannot write $STACK_DIR/stack.env"
 }
