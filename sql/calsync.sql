@@ -342,6 +342,20 @@ BEGIN
 END
 $$;
 
+-- The Phoenix application learns of each change to an appointment as it did
+-- from its own handler (to send confirmation emails and in-app notices):
+-- LISTEN calsync_appointments; each payload is JSON,
+-- {"appointment_id": "...", "change": "created"|"updated"|"deleted",
+--  "status": "...", "uid": "<a Cal.com booking uid>"}.  PostgreSQL sends
+-- it when the transaction commits, and never if it rolls back.
+CREATE OR REPLACE FUNCTION calsync.notify(p_id uuid, p_change text,
+	p_status text, p_uid text)
+RETURNS void LANGUAGE sql SET search_path = pg_catalog, pg_temp AS $$
+	SELECT pg_notify('calsync_appointments', json_build_object(
+	    'appointment_id', p_id, 'change', p_change, 'status', p_status,
+	    'uid', p_uid)::text)
+$$;
+
 -- Bring the appointments of a booking to what its events say: create the
 -- ones missing, and on the others write the fields whose folded value moved
 -- since calsync last wrote them.  Returns whether anything was written, an
@@ -380,7 +394,11 @@ BEGIN
 				DELETE FROM public.appointments a WHERE a.id = v_other
 				    AND EXISTS (SELECT FROM calsync.settled s
 				    WHERE s.appointment_id = v_other);
-				changed := true;
+				IF FOUND THEN
+					changed := true;
+					PERFORM calsync.notify(v_other, 'deleted',
+					    NULL, p_uids[1]);
+				END IF;
 			END IF;
 		END LOOP;
 		IF v_id IS NULL THEN
@@ -394,6 +412,7 @@ BEGIN
 			    n.cancelled_at, v_now, v_now)
 			RETURNING id INTO v_id;
 			changed := true;
+			PERFORM calsync.notify(v_id, 'created', n.status, p_uids[1]);
 		ELSE
 			SELECT * INTO sh FROM calsync.settled s
 			WHERE s.appointment_id = v_id;
@@ -422,7 +441,11 @@ BEGIN
 			    n.notes) IS DISTINCT FROM (sh.scheduled_at,
 			    sh.duration_minutes, sh.location, sh.status,
 			    sh.cancellation_reason, sh.cancelled_at, sh.notes);
-			changed := changed OR FOUND;
+			IF FOUND THEN
+				changed := true;
+				PERFORM calsync.notify(v_id, 'updated', n.status,
+				    p_uids[1]);
+			END IF;
 		END IF;
 		INSERT INTO calsync.settled AS s VALUES (v_id, n.scheduled_at,
 		    n.duration_minutes, n.location, n.status, n.cancellation_reason,
@@ -468,6 +491,7 @@ BEGIN
 		    sh.duration_minutes, sh.location, sh.status);
 		IF FOUND THEN
 			changed := true;
+			PERFORM calsync.notify(v_id, 'updated', w.status, p_uids[1]);
 			INSERT INTO calsync.settled AS s (appointment_id,
 			    scheduled_at, duration_minutes, location, status)
 			VALUES (v_id, w.scheduled_at, w.duration_minutes, w.location,

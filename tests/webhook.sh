@@ -30,6 +30,13 @@ journal()	# journal UID: the outcomes recorded for it, in order
 	    FROM calsync.deliveries WHERE uid = '$1'"
 }
 
+# The Phoenix app listens for changes: so does this test, from here on.
+mkfifo "$STACK_DIR/listen.in"
+stack_psql -X -q <"$STACK_DIR/listen.in" >"$STACK_DIR/notices" 2>&1 &
+listener=$!
+exec 7>"$STACK_DIR/listen.in"
+echo "LISTEN calsync_appointments;" >&7
+
 # --- BOOKING_CREATED, exactly as Cal.com sends it (bare hex signature)
 f=$(body created START=2026-12-01T13:00:00-03:00 END=2026-12-01T14:00:00.000-03:00 \
     NOTES="Knee injury, go easy")
@@ -48,6 +55,15 @@ t_like "created: notes carry the title and the booker's notes" \
 t_is "created: inserted_at and updated_at set" \
     "$(appointment "$uid" "inserted_at IS NOT NULL AND updated_at IS NOT NULL")" t
 t_is "created: journal" "$(journal "$uid")" applied
+
+# psql prints notifications it received when it runs the next command.
+echo "SELECT 1;" >&7
+sleep 0.5
+t_like "NOTIFY calsync_appointments: created, with the appointment id" \
+    "$(cat "$STACK_DIR/notices")" \
+    "\"appointment_id\" : \"$(appointment "$uid" id)\", \"change\" : \"created\", \"status\" : \"scheduled\""
+exec 7>&-
+wait "$listener" 2>/dev/null
 
 # --- the same delivery again, and the same booking with another body
 post "$f"
