@@ -175,6 +175,7 @@ struct applied {
 struct store	*store_new(const char *);
 void		 store_free(struct store *);
 const char	*store_error(const struct store *);
+int		 store_ping(struct store *);
 int		 store_apply(struct store *, const char *,
 		    const struct delivery *, const unsigned char *,
 		    const char *, size_t, struct applied *);
@@ -203,8 +204,15 @@ int		 store_mark_replayed(struct store *, long long, enum outcome,
 /* request.c: one FastCGI request, read and answered (wraps libfcgi) */
 struct fcgi;
 
+enum route {
+	ROUTE_WEBHOOK,		/* POST WEBHOOK_PATH */
+	ROUTE_HEALTH,		/* GET /healthz */
+	ROUTE_METRICS		/* GET /metrics */
+};
+
 struct request {
 	struct fcgi	*fcgi;
+	enum route	 route;
 	char		 id[REQUEST_ID_MAX + 1];
 	char		 remote[64];
 	char		*body;		/* owned; NUL-terminated copy */
@@ -219,7 +227,8 @@ int		 fcgi_accept(struct fcgi *);
 enum outcome	 request_read(struct fcgi *, size_t, struct request *,
 		    char *, size_t);
 int		 request_is_json(const struct request *);
-void		 request_answer(struct request *, enum outcome, const char *);
+void		 request_answer(struct request *, enum outcome, const char *,
+		    const char *);
 void		 request_finish(struct request *);
 
 /* spool.c: deliveries kept on disk while the database is away */
@@ -227,8 +236,19 @@ typedef int	(*spool_apply_fn)(void *, const char *, const char *, size_t);
 int		 spool_put(const struct config *, const char *, const char *,
 		    size_t, char *, size_t);
 int		 spool_drain(const struct config *, spool_apply_fn, void *);
+long		 spool_count(const struct config *);
+
+/* metrics.c: counters shared by the workers, for GET /metrics */
+struct metrics;
+
+struct metrics	*metrics_new(void);
+void		 metrics_free(struct metrics *);
+void		 metrics_request(struct metrics *, const char *, enum outcome,
+		    double);
+void		 metrics_restart(struct metrics *);
+char		*metrics_render(struct metrics *, long);
 
 /* worker.c */
-int		 worker_run(const struct config *, int);
+int		 worker_run(const struct config *, int, struct metrics *);
 
 #endif /* CALSYNC_H */

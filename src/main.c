@@ -274,7 +274,7 @@ parse_options(int argc, char *argv[], struct options *o)
 }
 
 static pid_t
-start_worker(const struct config *cfg, int listen_fd)
+start_worker(const struct config *cfg, int listen_fd, struct metrics *m)
 {
 	pid_t	 pid;
 
@@ -284,7 +284,7 @@ start_worker(const struct config *cfg, int listen_fd)
 	}
 	/* exit(), not _exit(): LeakSanitizer and valgrind check at exit. */
 	if (pid == 0)
-		exit(worker_run(cfg, listen_fd));
+		exit(worker_run(cfg, listen_fd, m));
 	return pid;
 }
 
@@ -304,14 +304,15 @@ log_exit(pid_t pid, int status)
  * second: then after a second, so a broken setup does not fork in a loop.
  */
 static void
-keep_workers(const struct config *cfg, int fd, struct slot *slots, int n)
+keep_workers(const struct config *cfg, int fd, struct slot *slots, int n,
+    struct metrics *m)
 {
 	time_t	 now = time(NULL);
 	int	 i;
 
 	for (i = 0; i < n; i++)
 		if (slots[i].pid == 0 && now - slots[i].started >= 1) {
-			slots[i].pid = start_worker(cfg, fd);
+			slots[i].pid = start_worker(cfg, fd, m);
 			slots[i].started = now;
 			if (slots[i].pid == -1)
 				slots[i].pid = 0;
@@ -319,7 +320,7 @@ keep_workers(const struct config *cfg, int fd, struct slot *slots, int n)
 }
 
 static void
-reap(struct slot *slots, int n, int stopping)
+reap(struct slot *slots, int n, int stopping, struct metrics *m)
 {
 	pid_t	 pid;
 	int	 status, i;
@@ -328,8 +329,10 @@ reap(struct slot *slots, int n, int stopping)
 		for (i = 0; i < n; i++)
 			if (slots[i].pid == pid) {
 				slots[i].pid = 0;
-				if (!stopping && !slots[i].retiring)
+				if (!stopping && !slots[i].retiring) {
 					log_exit(pid, status);
+					metrics_restart(m);
+				}
 				slots[i].retiring = 0;
 			}
 }
@@ -369,7 +372,8 @@ running(const struct slot *slots, int n)
 }
 
 static int
-supervise(struct config *cfg, int fd, int n, const sigset_t *set)
+supervise(struct config *cfg, int fd, int n, const sigset_t *set,
+    struct metrics *m)
 {
 	struct slot	*slots;
 	struct timespec	 tick = { 1, 0 };
@@ -384,10 +388,10 @@ supervise(struct config *cfg, int fd, int n, const sigset_t *set)
 	log_info("started: %d workers", n);
 	for (;;) {
 		if (!stopping)
-			keep_workers(cfg, fd, slots, n);
+			keep_workers(cfg, fd, slots, n, m);
 		sig = sigtimedwait(set, NULL, &tick);
 		if (sig == SIGCHLD || sig == -1)
-			reap(slots, n, stopping);
+			reap(slots, n, stopping, m);
 		if (sig == SIGHUP && !stopping)
 			reload(cfg, slots, n);
 		if ((sig == SIGTERM || sig == SIGINT) && !stopping) {
@@ -413,6 +417,7 @@ main(int argc, char *argv[])
 	struct options	 o;
 	struct identity	 id;
 	struct config	 cfg;
+	struct metrics	*metrics;
 	char		 err[512];
 	sigset_t	 set;
 	int		 fd, rc;
@@ -445,7 +450,10 @@ main(int argc, char *argv[])
 
 	/* The socket file stays: the next start finds it stale and replaces
 	 * it, whatever user calsync runs as by then. */
-	rc = supervise(&cfg, fd, o.workers, &set);
+	if ((metrics = metrics_new()) == NULL)
+		die("cannot map the shared counters: %s", strerror(errno));
+	rc = supervise(&cfg, fd, o.workers, &set, metrics);
+	metrics_free(metrics);
 	config_free(&cfg);
 	return rc;
 }

@@ -81,13 +81,13 @@ param(struct fcgi *f, const char *name)
 	return FCGX_GetParam(name, f->req.envp);
 }
 
-/* The path of REQUEST_URI, without its query string. */
+/* Whether REQUEST_URI, without its query string, is path. */
 static int
-path_is_webhook(const char *uri)
+path_is(const char *uri, const char *path)
 {
-	size_t	 len = strlen(WEBHOOK_PATH);
+	size_t	 len = strlen(path);
 
-	return uri != NULL && strncmp(uri, WEBHOOK_PATH, len) == 0 &&
+	return uri != NULL && strncmp(uri, path, len) == 0 &&
 	    (uri[len] == '\0' || uri[len] == '?');
 }
 
@@ -171,9 +171,16 @@ request_read(struct fcgi *f, size_t max_body, struct request *r, char *err,
 	copy_id(r, f);
 	err[0] = '\0';
 
-	if (!path_is_webhook(param(f, "REQUEST_URI")))
-		return OUTCOME_NOT_FOUND;
 	method = param(f, "REQUEST_METHOD");
+	if (path_is(param(f, "REQUEST_URI"), "/healthz"))
+		r->route = ROUTE_HEALTH;
+	else if (path_is(param(f, "REQUEST_URI"), "/metrics"))
+		r->route = ROUTE_METRICS;
+	else if (!path_is(param(f, "REQUEST_URI"), WEBHOOK_PATH))
+		return OUTCOME_NOT_FOUND;
+	if (r->route != ROUTE_WEBHOOK)
+		return method != NULL && strcmp(method, "GET") == 0 ?
+		    OUTCOME_APPLIED : OUTCOME_BAD_METHOD;
 	if (method == NULL || strcmp(method, "POST") != 0)
 		return OUTCOME_BAD_METHOD;
 	length = param(f, "CONTENT_LENGTH");
@@ -202,19 +209,22 @@ request_is_json(const struct request *r)
 }
 
 void
-request_answer(struct request *r, enum outcome o, const char *json)
+request_answer(struct request *r, enum outcome o, const char *type,
+    const char *body)
 {
 	int	 status = outcome_info(o)->status;
 
 	FCGX_FPrintF(r->fcgi->req.out, "Status: %d %s\r\n", status,
 	    status_text[status]);
 	if (o == OUTCOME_BAD_METHOD)
-		FCGX_PutS("Allow: POST\r\n", r->fcgi->req.out);
-	FCGX_PutS("Content-Type: application/json\r\n"
-	    "Cache-Control: no-store\r\n\r\n", r->fcgi->req.out);
-	if (json != NULL) {
-		FCGX_PutS(json, r->fcgi->req.out);
-		FCGX_PutChar('\n', r->fcgi->req.out);
+		FCGX_PutS(r->route == ROUTE_WEBHOOK ? "Allow: POST\r\n" :
+		    "Allow: GET\r\n", r->fcgi->req.out);
+	FCGX_FPrintF(r->fcgi->req.out, "Content-Type: %s\r\n"
+	    "Cache-Control: no-store\r\n\r\n", type);
+	if (body != NULL) {
+		FCGX_PutS(body, r->fcgi->req.out);
+		if (*body != '\0' && body[strlen(body) - 1] != '\n')
+			FCGX_PutChar('\n', r->fcgi->req.out);
 	}
 }
 

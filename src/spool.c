@@ -220,3 +220,19 @@ spool_drain(const struct config *cfg, spool_apply_fn apply, void *arg)
 	close(dfd);
 	return done;
 }
+
+/* How many deliveries wait in the spool (-1: unreadable). */
+long
+spool_count(const struct config *cfg)
+{
+	char	**names;
+	size_t	 n, i;
+
+	if ((names = spool_list(cfg->spool_dir, &n)) == NULL && n == 0 &&
+	    access(cfg->spool_dir, R_OK) == -1)
+		return -1;
+	for (i = 0; i < n; i++)
+		free(names[i]);
+	free(names);
+	return (long)n;
+}

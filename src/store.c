@@ -387,6 +387,19 @@ store_keep_refused(struct store *s, const char *request_id,
 	return 0;
 }
 
+/* GET /healthz: does the database answer? */
+int
+store_ping(struct store *s)
+{
+	PGresult	*res;
+
+	if (run(s, "checking the database", NULL, "SELECT 1", 0, NULL, NULL,
+	    NULL, &res) != OUTCOME_APPLIED)
+		return -1;
+	PQclear(res);
+	return 0;
+}
+
 /* calsyncctl check: reachable, schema current, privileges in place. */
 int
 store_check(struct store *s, char *msg, size_t msgsz)

@@ -23,6 +23,7 @@ struct worker {
 	const struct config	*cfg;
 	struct fcgi		*fcgi;
 	struct store		*store;
+	struct metrics		*metrics;
 	time_t			 drained;	/* last spool drain */
 };
 
@@ -131,6 +132,35 @@ apply_verified(struct worker *w, const char *id, const char *body,
 	return 0;
 }
 
+/*
+ * GET /healthz and GET /metrics, for monitoring (nginx lets only internal
+ * addresses reach them).  Not logged: a scrape every few seconds would
+ * drown the deliveries.
+ */
+static void
+handle_monitoring(struct worker *w, struct request *r)
+{
+	char	 json[256], *text;
+	long	 spool = spool_count(w->cfg);
+
+	if (r->route == ROUTE_METRICS) {
+		text = metrics_render(w->metrics, spool);
+		request_answer(r, text != NULL ? OUTCOME_APPLIED :
+		    OUTCOME_INTERNAL, "text/plain; version=0.0.4", text);
+		free(text);
+		return;
+	}
+	if (store_ping(w->store) == 0) {
+		snprintf(json, sizeof(json), "{\"status\":\"ok\",\"database\":"
+		    "\"up\",\"spool\":%ld}", spool);
+		request_answer(r, OUTCOME_APPLIED, "application/json", json);
+	} else {
+		snprintf(json, sizeof(json), "{\"error\":\"database "
+		    "unavailable\",\"database\":\"down\",\"spool\":%ld}", spool);
+		request_answer(r, OUTCOME_UNAVAILABLE, "application/json", json);
+	}
+}
+
 static void
 handle(struct worker *w)
 {
@@ -139,6 +169,7 @@ handle(struct worker *w)
 	struct timespec	 t0;
 	enum verdict	 v;
 	char		*json;
+	double		 ms;
 
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	memset(&res, 0, sizeof(res));
@@ -146,6 +177,11 @@ handle(struct worker *w)
 	if ((res.outcome = request_read(w->fcgi, w->cfg->max_body, &r,
 	    res.err, sizeof(res.err))) != OUTCOME_APPLIED)
 		goto answer;
+	if (r.route != ROUTE_WEBHOOK) {
+		handle_monitoring(w, &r);
+		request_finish(&r);
+		return;
+	}
 	if ((v = verify_signature(w->cfg->secrets, r.signature, r.body,
 	    r.len)) != VERDICT_OK) {
 		res.outcome = OUTCOME_UNAUTHORIZED;
@@ -165,8 +201,10 @@ handle(struct worker *w)
 answer:
 	json = payload_answer(res.outcome, res.detail, r.id, res.d.uid,
 	    res.a.appointment_id);
-	request_answer(&r, res.outcome, json);
-	log_request(r.id, r.remote[0] ? r.remote : "-", &res, ms_since(&t0));
+	request_answer(&r, res.outcome, "application/json", json);
+	ms = ms_since(&t0);
+	log_request(r.id, r.remote[0] ? r.remote : "-", &res, ms);
+	metrics_request(w->metrics, res.d.trigger, res.outcome, ms);
 	free(json);
 	payload_free(&res.d);
 	request_finish(&r);
@@ -183,8 +221,11 @@ apply_spooled(void *arg, const char *id, const char *body, size_t len)
 
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	memset(&res, 0, sizeof(res));
-	if ((rc = apply_verified(w, id, body, len, 1, &res)) == 0)
+	if ((rc = apply_verified(w, id, body, len, 1, &res)) == 0) {
 		log_request(id, "spool", &res, ms_since(&t0));
+		metrics_request(w->metrics, res.d.trigger, res.outcome,
+		    ms_since(&t0));
+	}
 	payload_free(&res.d);
 	return rc;
 }
@@ -260,9 +301,9 @@ serve(struct worker *w, int listen_fd, int sig_fd)
  * waits in the signalfd until the request in hand is answered.
  */
 int
-worker_run(const struct config *cfg, int listen_fd)
+worker_run(const struct config *cfg, int listen_fd, struct metrics *metrics)
 {
-	struct worker	 w = { .cfg = cfg };
+	struct worker	 w = { .cfg = cfg, .metrics = metrics };
 	sigset_t	 mask;
 	int		 sig_fd, rc = 1;
 

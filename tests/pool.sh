@@ -59,7 +59,8 @@ t_is "the pool still answers" "$STATUS" 200
 
 # --- SIGTERM lets the request in hand finish
 slow=$(new_uid)
-stack_psql -c "SELECT pg_advisory_lock(hashtextextended('$slow', 0)), pg_sleep(2)" \
+# calsync.lock_booking's lock on that booking, held for two seconds
+stack_psql -c "SELECT pg_advisory_lock(hashtextextended('$slow', 7710585)), pg_sleep(2)" \
     >/dev/null &
 locker=$!
 sleep 0.5
@@ -125,6 +126,10 @@ kill -TERM "$(cat "$STACK_DIR/spawned.pid")" 2>/dev/null
 
 # --- the database goes away and comes back: nothing is lost
 stack_pg_stop >&2
+printf '' >"$STACK_DIR/empty"
+fcgi "$STACK_DIR/empty" REQUEST_METHOD=GET REQUEST_URI=/healthz
+t_is "database down: healthz 503" "$STATUS" 503
+t_like "... says so" "$ANSWER" '"database":"down"'
 g=$(body created)
 fcgi "$g"
 t_is "database down: 202" "$STATUS" 202

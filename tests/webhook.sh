@@ -264,6 +264,24 @@ codes=$(curl -sS -Z --parallel-max 32 --interface 127.0.0.2 \
     grep -o 'CODE:[0-9]*' | sort | uniq -c | awk '{ printf "%s=%s ", $2, $1 }')
 t_like "rate limit per address: 429 after the burst" "$codes" "CODE:429=[0-9]+"
 
+# --- monitoring: health and Prometheus, from inside only
+base=${STACK_URL%/api/v1/webhooks/calcom}
+t_is "healthz: 200, database up" "$(curl -sS --cacert "$STACK_CERT" "$base/healthz")" \
+    '{"status":"ok","database":"up","spool":0}'
+metrics=$(curl -sS --cacert "$STACK_CERT" "$base/metrics")
+t_like "metrics: deliveries by trigger and outcome" "$metrics" \
+    'calsync_deliveries_total\{trigger="BOOKING_CREATED",outcome="applied"\} [1-9]'
+t_like "metrics: refused ones too" "$metrics" \
+    'calsync_deliveries_total\{trigger="none",outcome="unauthorized"\} [1-9]'
+t_like "metrics: a latency histogram" "$metrics" \
+    'calsync_request_duration_seconds_bucket\{le="\+Inf"\} [1-9]'
+t_like "metrics: spool depth" "$metrics" '^calsync_spool_deliveries 0$'
+t_like "metrics: worker restarts" "$metrics" '^calsync_worker_restarts_total 0$'
+t_is "metrics: from outside, 403" "$(curl -sS --interface 127.0.0.2 \
+    --cacert "$STACK_CERT" -o /dev/null -w '%{http_code}' "$base/metrics")" 403
+t_is "metrics: POST, 405" "$(curl -sS --cacert "$STACK_CERT" -o /dev/null \
+    -w '%{http_code}' -d x "$base/metrics")" 405
+
 # --- nothing a log must not hold
 t_not "logs hold no secret" grep -rqF "$STACK_SECRET" "$STACK_DIR"/*.log
 t_not "logs hold no student email" grep -rqi "ana@example.com" "$STACK_DIR"/*.log

@@ -1,0 +1,184 @@
+/*
+ * metrics.c: the counters every worker adds to and any worker reports
+ * (GET /metrics, Prometheus' text format): deliveries by trigger and
+ * outcome, request latency, database errors, worker restarts.  They live
+ * in one anonymous shared mapping made before the workers are forked.
+ */
+#include "config.h"
+
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sys/mman.h>
+
+#include "calsync.h"
+
+/* The triggers counted by name; any other is "other". */
+static const char *const triggers[] = {
+	"PING", "BOOKING_CREATED", "BOOKING_RESCHEDULED", "BOOKING_CANCELLED",
+	"BOOKING_REJECTED", "BOOKING_REQUESTED", "BOOKING_NO_SHOW_UPDATED",
+	"BOOKING_LOCATION_UPDATED", "BOOKING_PAID",
+	"BOOKING_PAYMENT_INITIATED", "MEETING_STARTED", "MEETING_ENDED",
+	"other", "none"
+};
+#define NTRIGGERS	(sizeof(triggers) / sizeof(triggers[0]))
+#define TRIGGER_NONE	(NTRIGGERS - 1)	/* refused before it was read */
+
+/* Upper bounds of the latency buckets, in seconds. */
+static const double buckets[] = {
+	0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5
+};
+#define NBUCKETS	(sizeof(buckets) / sizeof(buckets[0]))
+
+struct metrics {
+	atomic_ulong	 deliveries[NTRIGGERS][OUTCOME__MAX];
+	atomic_ulong	 latency[NBUCKETS + 1];		/* last: +Inf */
+	atomic_ulong	 latency_us;			/* sum */
+	atomic_ulong	 db_errors;
+	atomic_ulong	 restarts;
+};
+
+struct metrics *
+metrics_new(void)
+{
+	void	*m;
+
+	m = mmap(NULL, sizeof(struct metrics), PROT_READ | PROT_WRITE,
+	    MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	return m == MAP_FAILED ? NULL : m;	/* zeroed by the kernel */
+}
+
+void
+metrics_free(struct metrics *m)
+{
+	if (m != NULL)
+		munmap(m, sizeof(*m));
+}
+
+static size_t
+trigger_index(const char *trigger)
+{
+	size_t	 i;
+
+	if (trigger == NULL)
+		return TRIGGER_NONE;
+	for (i = 0; i < TRIGGER_NONE - 1; i++)
+		if (strcmp(trigger, triggers[i]) == 0)
+			return i;
+	return TRIGGER_NONE - 1;
+}
+
+void
+metrics_request(struct metrics *m, const char *trigger, enum outcome o,
+    double ms)
+{
+	size_t	 b;
+
+	if (m == NULL)
+		return;
+	atomic_fetch_add(&m->deliveries[trigger_index(trigger)][o], 1);
+	for (b = 0; b < NBUCKETS && ms / 1000 > buckets[b]; b++)
+		;
+	atomic_fetch_add(&m->latency[b], 1);
+	atomic_fetch_add(&m->latency_us, (unsigned long)(ms * 1000));
+	if (o == OUTCOME_UNAVAILABLE || o == OUTCOME_INTERNAL ||
+	    o == OUTCOME_SPOOLED)
+		atomic_fetch_add(&m->db_errors, 1);
+}
+
+void
+metrics_restart(struct metrics *m)
+{
+	if (m != NULL)
+		atomic_fetch_add(&m->restarts, 1);
+}
+
+/* Append to a growing buffer; a failed allocation empties the result. */
+static void
+put(char **buf, size_t *len, size_t *cap, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+static void
+put(char **buf, size_t *len, size_t *cap, const char *fmt, ...)
+{
+	va_list	 ap;
+	int	 n;
+	char	*bigger;
+
+	if (*buf == NULL)
+		return;
+	for (;;) {
+		va_start(ap, fmt);
+		n = vsnprintf(*buf + *len, *cap - *len, fmt, ap);
+		va_end(ap);
+		if (n < 0) {
+			free(*buf);
+			*buf = NULL;
+			return;
+		}
+		if ((size_t)n < *cap - *len)
+			break;
+		if ((bigger = realloc(*buf, *cap * 2)) == NULL) {
+			free(*buf);
+			*buf = NULL;
+			return;
+		}
+		*buf = bigger;
+		*cap *= 2;
+	}
+	*len += (size_t)n;
+}
+
+/*
+ * The exposition, in Prometheus' text format 0.0.4; spool is the number of
+ * deliveries waiting in this host's spool.  The caller frees it.
+ */
+char *
+metrics_render(struct metrics *m, long spool)
+{
+	size_t		 len = 0, cap = 8192, t, o, b;
+	unsigned long	 n, cum = 0;
+	char		*buf = malloc(cap);
+
+	put(&buf, &len, &cap, "# HELP calsync_deliveries_total Requests to the "
+	    "webhook, by Cal.com trigger and outcome.\n"
+	    "# TYPE calsync_deliveries_total counter\n");
+	for (t = 0; t < NTRIGGERS; t++)
+		for (o = 0; o < OUTCOME__MAX; o++)
+			if ((n = atomic_load(&m->deliveries[t][o])) > 0)
+				put(&buf, &len, &cap, "calsync_deliveries_total"
+				    "{trigger=\"%s\",outcome=\"%s\"} %lu\n",
+				    triggers[t], outcome_info(o)->name, n);
+	put(&buf, &len, &cap, "# HELP calsync_request_duration_seconds Time "
+	    "to answer a webhook request.\n"
+	    "# TYPE calsync_request_duration_seconds histogram\n");
+	for (b = 0; b <= NBUCKETS; b++) {
+		cum += atomic_load(&m->latency[b]);
+		if (b < NBUCKETS)
+			put(&buf, &len, &cap, "calsync_request_duration_seconds_"
+			    "bucket{le=\"%g\"} %lu\n", buckets[b], cum);
+		else
+			put(&buf, &len, &cap, "calsync_request_duration_seconds_"
+			    "bucket{le=\"+Inf\"} %lu\n", cum);
+	}
+	put(&buf, &len, &cap, "calsync_request_duration_seconds_sum %.6f\n"
+	    "calsync_request_duration_seconds_count %lu\n",
+	    (double)atomic_load(&m->latency_us) / 1e6, cum);
+	put(&buf, &len, &cap, "# HELP calsync_database_errors_total Deliveries "
+	    "the database could not take (spooled, or failed).\n"
+	    "# TYPE calsync_database_errors_total counter\n"
+	    "calsync_database_errors_total %lu\n"
+	    "# HELP calsync_spool_deliveries Deliveries waiting in this host's "
+	    "spool for the database.\n"
+	    "# TYPE calsync_spool_deliveries gauge\n"
+	    "calsync_spool_deliveries %ld\n"
+	    "# HELP calsync_worker_restarts_total Workers that died and were "
+	    "replaced.\n"
+	    "# TYPE calsync_worker_restarts_total counter\n"
+	    "calsync_worker_restarts_total %lu\n",
+	    atomic_load(&m->db_errors), spool, atomic_load(&m->restarts));
+	return buf;
+}
