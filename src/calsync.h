@@ -55,7 +55,9 @@ const struct outcome_info *outcome_info(enum outcome);
 int		 outcome_from_name(const char *, enum outcome *);
 
 /* log.c */
-void		 log_init(const char *progname);
+void		 log_init(const char *, int);
+void		 log_kv(const char *, ...)
+		    __attribute__((format(printf, 1, 2)));
 void		 log_info(const char *, ...)
 		    __attribute__((format(printf, 1, 2)));
 void		 log_warnx(const char *, ...)

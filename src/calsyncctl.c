@@ -265,7 +265,7 @@ main(int argc, char *argv[])
 {
 	size_t	 i;
 
-	log_init("calsyncctl");
+	log_init("calsyncctl", 0);
 	if (argc < 2)
 		usage();
 	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)

@@ -1,7 +1,7 @@
 /*
- * log.c: levelled, printf-checked logging to stderr (journald reads it),
- * one line an event, and the escaping of untrusted bytes before they are
- * written anywhere.
+ * log.c: levelled, printf-checked logging in logfmt, to stderr (journald
+ * reads it) or to syslog, one line an event; and the escaping of untrusted
+ * bytes before they are written anywhere.
  */
 #include "config.h"
 
@@ -9,35 +9,73 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <syslog.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "calsync.h"
 
-static const char *progname = "calsync";	/* set once at start-up */
+/* Set once at start-up. */
+static const char	*progname = "calsync";
+static int		 to_syslog;
 
+/*
+ * To stderr (journald reads it, and adds nothing but its own stamp), or
+ * with -l syslog to syslog, which stamps the time and pid itself.
+ */
 void
-log_init(const char *name)
+log_init(const char *name, int use_syslog)
 {
 	progname = name;
+	to_syslog = use_syslog;
+	if (to_syslog)
+		openlog(name, LOG_PID | LOG_NDELAY, LOG_DAEMON);
 }
 
+/*
+ * One logfmt line: time, level, pid, then either the caller's key=value
+ * pairs (kv) or its text as msg="...", escaped.
+ */
 static void
-log_emit(const char *level, const char *fmt, va_list ap, int saved_errno)
+log_emit(int priority, const char *fmt, va_list ap, int kv,
+    int saved_errno)
 {
-	char		 msg[1024], stamp[TIMESTAMP_BUFSZ];
+	char		 msg[1024], text[2100], esc[2048], stamp[TIMESTAMP_BUFSZ];
+	const char	*level = priority == LOG_ERR ? "error" : "info";
 	struct timespec	 now;
 
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	if (kv)
+		snprintf(text, sizeof(text), "%s", msg);
+	else {
+		if (saved_errno != 0)
+			snprintf(text, sizeof(text), "%s: %s", msg,
+			    strerror(saved_errno));
+		else
+			snprintf(text, sizeof(text), "%s", msg);
+		log_escape(esc, sizeof(esc), text, strlen(text));
+		snprintf(text, sizeof(text), "msg=\"%s\"", esc);
+	}
+	if (to_syslog) {
+		syslog(priority, "level=%s %s", level, text);
+		return;
+	}
 	clock_gettime(CLOCK_REALTIME, &now);
 	timestamp_format_ms((int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000,
 	    stamp);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	if (saved_errno != 0)
-		fprintf(stderr, "%s %s[%d] %s: %s: %s\n", stamp, progname,
-		    (int)getpid(), level, msg, strerror(saved_errno));
-	else
-		fprintf(stderr, "%s %s[%d] %s: %s\n", stamp, progname,
-		    (int)getpid(), level, msg);
+	fprintf(stderr, "time=%s level=%s prog=%s pid=%d %s\n", stamp, level,
+	    progname, (int)getpid(), text);
+}
+
+/* key=value pairs, each value already escaped by the caller. */
+void
+log_kv(const char *fmt, ...)
+{
+	va_list	 ap;
+
+	va_start(ap, fmt);
+	log_emit(LOG_INFO, fmt, ap, 1, 0);
+	va_end(ap);
 }
 
 void
@@ -46,7 +84,7 @@ log_info(const char *fmt, ...)
 	va_list	 ap;
 
 	va_start(ap, fmt);
-	log_emit("info", fmt, ap, 0);
+	log_emit(LOG_INFO, fmt, ap, 0, 0);
 	va_end(ap);
 }
 
@@ -56,7 +94,7 @@ log_warnx(const char *fmt, ...)
 	va_list	 ap;
 
 	va_start(ap, fmt);
-	log_emit("error", fmt, ap, 0);
+	log_emit(LOG_ERR, fmt, ap, 0, 0);
 	va_end(ap);
 }
 
@@ -67,7 +105,7 @@ log_warn(const char *fmt, ...)
 	int	 saved_errno = errno;
 
 	va_start(ap, fmt);
-	log_emit("error", fmt, ap, saved_errno);
+	log_emit(LOG_ERR, fmt, ap, 0, saved_errno);
 	va_end(ap);
 }
 

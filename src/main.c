@@ -30,6 +30,7 @@
 
 struct options {
 	const char	*socket;	/* NULL: inherited on fd 0 */
+	int		 syslog;	/* -l syslog */
 	int		 workers;
 	const char	*user;		/* drop to this user when root */
 	const char	*group;		/* socket group */
@@ -52,8 +53,8 @@ struct slot {
 static void
 usage(void)
 {
-	fprintf(stderr, "usage: calsync [-s socket] [-w workers] [-u user] "
-	    "[-g group]\n");
+	fprintf(stderr, "usage: calsync [-l stderr|syslog] [-s socket] "
+	    "[-w workers] [-u user] [-g group]\n");
 	exit(1);
 }
 
@@ -246,8 +247,14 @@ parse_options(int argc, char *argv[], struct options *o)
 	int		 ch;
 
 	memset(o, 0, sizeof(*o));
-	while ((ch = getopt(argc, argv, "g:s:u:w:")) != -1)
+	while ((ch = getopt(argc, argv, "g:l:s:u:w:")) != -1)
 		switch (ch) {
+		case 'l':
+			if (strcmp(optarg, "syslog") == 0)
+				o->syslog = 1;
+			else if (strcmp(optarg, "stderr") != 0)
+				die("-l %s: give stderr or syslog", optarg);
+			break;
 		case 'g':
 			o->group = optarg;
 			break;
@@ -422,8 +429,8 @@ main(int argc, char *argv[])
 	sigset_t	 set;
 	int		 fd, rc;
 
-	log_init("calsync");
 	parse_options(argc, argv, &o);
+	log_init("calsync", o.syslog);
 	if (config_load(&cfg, err, sizeof(err)) == -1)
 		die("%s", err);
 	resolve_identity(&o, &id);

@@ -66,7 +66,7 @@ log_request(const char *id, const char *remote, const struct result *res,
 		log_escape(why, sizeof(why), reason, strlen(reason));
 		snprintf(tail, sizeof(tail), " reason=\"%s\"", why);
 	}
-	log_info("request id=%s remote=%s trigger=%s uid=%s outcome=%s "
+	log_kv("event=request id=%s remote=%s trigger=%s uid=%s outcome=%s "
 	    "status=%d ms=%.1f%s", id, remote, trigger, uid, info->name,
 	    info->status, ms, tail);
 }

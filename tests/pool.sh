@@ -103,6 +103,8 @@ refuse "secret file missing" "$STACK_DIR/nope" -u CALCOM_WEBHOOK_SECRET \
 refuse "no DATABASE_URL" "DATABASE_URL" DATABASE_URL= CALCOM_WEBHOOK_SECRET=x \
     "$CALSYNC" -s "$STACK_DIR/x.sock"
 refuse "no socket" "spawn-fcgi" CALCOM_WEBHOOK_SECRET=x "$CALSYNC"
+refuse "unknown log target" "-l" CALCOM_WEBHOOK_SECRET=x "$CALSYNC" -l file \
+    -s "$STACK_DIR/x.sock"
 refuse "zero workers" "-w" CALCOM_WEBHOOK_SECRET=x "$CALSYNC" -w 0 -s "$STACK_DIR/x.sock"
 echo keep >"$STACK_DIR/regular"
 refuse "socket path is a file" "not a socket" CALCOM_WEBHOOK_SECRET=x \

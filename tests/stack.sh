@@ -243,7 +243,7 @@ _stack_start_calsync()
 	fi
 	# A socket left by an earlier calsync stays: calsync replaces it.
 	local started
-	started=$(grep -c ' started: ' "$STACK_DIR/calsync.log" 2>/dev/null)
+	started=$(grep -c 'msg="started: ' "$STACK_DIR/calsync.log" 2>/dev/null)
 	# CALSYNC_VALGRIND=1: the supervisor and every worker under memcheck,
 	# one log each in valgrind/, read by stack_valgrind_errors.
 	local wrap=()
@@ -269,7 +269,7 @@ _stack_start_calsync()
 	# A stale socket from an earlier calsync may be there: wait for this
 	# calsync's "started" line, which it logs once it listens.
 	for _ in $(seq 100); do
-		[ -S "$STACK_SOCKET" ] && [ "$(grep -c ' started: ' \
+		[ -S "$STACK_SOCKET" ] && [ "$(grep -c 'msg="started: ' \
 		    "$STACK_DIR/calsync.log")" -gt "${started:-0}" ] && return 0
 		if ! _stack_alive "$CALSYNC_PID"; then
 			wait "$CALSYNC_PID" 2>/dev/null

@@ -282,6 +282,10 @@ t_is "metrics: from outside, 403" "$(curl -sS --interface 127.0.0.2 \
 t_is "metrics: POST, 405" "$(curl -sS --cacert "$STACK_CERT" -o /dev/null \
     -w '%{http_code}' -d x "$base/metrics")" 405
 
+# --- one logfmt line a request
+t_like "logs: one logfmt line a request" "$(grep 'event=request' "$STACK_DIR/calsync.log" | tail -n 1)" \
+    '^time=[0-9T:.-]+Z level=info prog=calsync pid=[0-9]+ event=request id=[0-9a-f-]+ remote=127\.0\.0\.[12] trigger=[A-Z_-]+ uid=[^ ]+ outcome=[a-z_]+ status=[0-9]{3} ms=[0-9.]+'
+
 # --- nothing a log must not hold
 t_not "logs hold no secret" grep -rqF "$STACK_SECRET" "$STACK_DIR"/*.log
 t_not "logs hold no student email" grep -rqi "ana@example.com" "$STACK_DIR"/*.log
