@@ -95,6 +95,13 @@ _stack_free_port()
 	_stack_fail "no free TCP port found in 20000-59999"
 }
 
+# stack_free_port: set STACK_FREE_PORT to a port as _stack_free_port picks
+# them, for a server a test adds in front of the stack (tests/apache.sh).
+stack_free_port()
+{
+	_stack_free_port && STACK_FREE_PORT=$_stack_port
+}
+
 # STACK_DIR: the caller's if it names an empty or new directory, else a new
 # temporary one.  Traversable (755) by postgres and www-data, which run
 # parts of the stack when we are root.
