@@ -59,14 +59,24 @@ t_is "the pool still answers" "$STATUS" 200
 
 # --- SIGTERM lets the request in hand finish
 slow=$(new_uid)
-# calsync.lock_booking's lock on that booking, held for two seconds
-stack_psql -c "SELECT pg_advisory_lock(hashtextextended('$slow', 7710585)), pg_sleep(2)" \
+# calsync.lock_booking's lock on that booking, held for three seconds
+stack_psql -c "SELECT pg_advisory_lock(hashtextextended('$slow', 7710585)), pg_sleep(3)" \
     >/dev/null &
 locker=$!
-sleep 0.5
+until_sql()	# until_sql QUERY: wait (10 s at most) until it answers t
+{
+	for _ in $(seq 100); do
+		[ "$(sql "$1")" = t ] && return 0
+		sleep 0.1
+	done
+	return 1
+}
+until_sql "SELECT count(*) > 0 FROM pg_locks WHERE locktype = 'advisory' AND granted"
 ( fcgi "$(body created UID="$slow")"; echo "$STATUS" >"$STACK_DIR/slow.status" ) &
 inflight=$!
-sleep 0.5
+# SIGTERM only once the delivery is in flight: calsync waits for the lock.
+t_ok "a delivery in flight, waiting for its booking's lock" until_sql \
+    "SELECT count(*) > 0 FROM pg_locks WHERE locktype = 'advisory' AND NOT granted"
 supervisor=$CALSYNC_PID
 kill -TERM "$supervisor"
 wait "$inflight"
@@ -126,7 +136,19 @@ SOCKET=$spawned fcgi "$(body created)"
 t_is "under spawn-fcgi: 200" "$STATUS" 200
 kill -TERM "$(cat "$STACK_DIR/spawned.pid")" 2>/dev/null
 
-# --- the database goes away and comes back: nothing is lost
+# --- the database goes away and comes back
+# One worker, so that it is known which connection each request finds.
+stack_restart_calsync 1 >&2
+fcgi "$(body created)"
+t_is "one worker, connected: 200" "$STATUS" 200
+# PostgreSQL restarts between two deliveries: the worker's connection
+# broke while idle.  Cal.com does not retry, so a 503 here loses a booking.
+stack_pg_stop >&2
+stack_pg_start >&2
+fcgi "$(body created)"
+t_is "a connection that broke while idle: the worker reconnects" "$STATUS" 200
+
+# --- the database goes away and stays away a while: nothing is lost
 stack_pg_stop >&2
 printf '' >"$STACK_DIR/empty"
 fcgi "$STACK_DIR/empty" REQUEST_METHOD=GET REQUEST_URI=/healthz

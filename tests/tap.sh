@@ -6,14 +6,16 @@
 _tap_n=0
 _tap_failed=0
 
+# TODO=WHY before a t_* call marks a known bug: "# TODO WHY", which
+# automake's driver counts as XFAIL (and as XPASS, a failure, once fixed).
 _tap_result()
 {
 	_tap_n=$((_tap_n + 1))
 	if [ "$1" = 0 ]; then
-		echo "ok $_tap_n - $2"
+		echo "ok $_tap_n - $2${TODO:+ # TODO $TODO}"
 	else
-		echo "not ok $_tap_n - $2"
-		_tap_failed=$((_tap_failed + 1))
+		echo "not ok $_tap_n - $2${TODO:+ # TODO $TODO}"
+		[ -n "${TODO:-}" ] || _tap_failed=$((_tap_failed + 1))
 	fi
 }
 

@@ -1,0 +1,242 @@
+/*
+ * tests/fuzz.c: a libFuzzer harness over the code that reads untrusted
+ * bytes: the signature check, the payload parser and its answer, the
+ * Content-Length parser and the timestamp parser.  The first input byte
+ * chooses the target (modulo 4, so the seeds in tests/fuzz-corpus start
+ * with a readable '0' to '3'); the rest is that target's input.  Each
+ * target also checks what must hold of a success, and abort()s if not:
+ * a wrong answer is a finding as much as a crash is.  Built by "make fuzz".
+ */
+#include "config.h"
+
+#include <inttypes.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "../src/calsync.h"
+
+int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
+
+static char			 secret_key[] = "calsync-fuzz-secret";
+static const struct secret	 secret = { secret_key,
+				    sizeof(secret_key) - 1 };
+
+static void
+fail(const char *what)
+{
+	fprintf(stderr, "fuzz: invariant broken: %s\n", what);
+	abort();
+}
+
+/* An exact-size copy, so that ASan sees a read past the end. */
+static char *
+copy(const uint8_t *data, size_t len)
+{
+	char	*p = malloc(len > 0 ? len : 1);
+
+	if (p == NULL)
+		abort();
+	if (len > 0)
+		memcpy(p, data, len);
+	return p;
+}
+
+/* The same bytes as a C string, as FastCGI parameters arrive. */
+static char *
+cstring(const uint8_t *data, size_t len)
+{
+	char	*p = malloc(len + 1);
+
+	if (p == NULL)
+		abort();
+	if (len > 0)
+		memcpy(p, data, len);
+	p[len] = '\0';
+	return p;
+}
+
+/*
+ * 0: header, '\n', body.  Whatever the header, the check must not crash,
+ * and may only say OK for the body's own signature; the body's own
+ * signature, bare, in upper case or after "sha256=", must be OK.
+ */
+static void
+fuzz_verify(const uint8_t *data, size_t len)
+{
+	const uint8_t	*nl = memchr(data, '\n', len);
+	size_t		 hlen = nl != NULL ? (size_t)(nl - data) : len;
+	size_t		 blen = nl != NULL ? len - hlen - 1 : 0;
+	char		*header = cstring(data, hlen);
+	char		*body = copy(nl != NULL ? nl + 1 : data, blen);
+	char		 hex[SIGNATURE_HEX_LEN + 1], upper[SIGNATURE_HEX_LEN + 1];
+	char		 prefixed[SIGNATURE_HEX_LEN + 8];
+	const char	*h;
+	size_t		 i;
+	enum verdict	 v;
+
+	v = verify_signature(&secret, header, body, blen);
+	if (verdict_reason(v) == NULL)
+		fail("verdict without a reason");
+	verify_sign(&secret, body, blen, hex);
+	if (strlen(hex) != SIGNATURE_HEX_LEN)
+		fail("verify_sign did not give 64 hex digits");
+	if (v == VERDICT_OK) {
+		h = strncasecmp(header, "sha256=", 7) == 0 ? header + 7 :
+		    header;
+		if (strcasecmp(h, hex) != 0)
+			fail("a signature that is not the body's was accepted");
+	}
+	if (verify_signature(&secret, hex, body, blen) != VERDICT_OK)
+		fail("the body's own signature was refused");
+	for (i = 0; i <= SIGNATURE_HEX_LEN; i++)
+		upper[i] = (hex[i] >= 'a' && hex[i] <= 'f') ?
+		    (char)(hex[i] - 'a' + 'A') : hex[i];
+	if (verify_signature(&secret, upper, body, blen) != VERDICT_OK)
+		fail("the body's signature in upper case was refused");
+	snprintf(prefixed, sizeof(prefixed), "sha256=%s", hex);
+	if (verify_signature(&secret, prefixed, body, blen) != VERDICT_OK)
+		fail("the body's signature after sha256= was refused");
+	free(header);
+	free(body);
+}
+
+static int
+printable_uid(const char *s)
+{
+	size_t	 len = strlen(s);
+
+	if (len == 0 || len > UID_MAX_BYTES)
+		return 0;
+	for (; *s != '\0'; s++)
+		if ((unsigned char)*s <= 0x20 || (unsigned char)*s >= 0x7f)
+			return 0;
+	return 1;
+}
+
+/*
+ * 1: a body.  payload_parse must not crash or leak; on success the
+ * delivery must keep the promises store.c relies on; the answer built
+ * from what was read must be a JSON object.
+ */
+static void
+fuzz_payload(const uint8_t *data, size_t len)
+{
+	char		*body = copy(data, len);
+	struct delivery	 d;
+	char		 err[256], *answer;
+	size_t		 i;
+	int		 rc;
+	enum outcome	 o;
+
+	err[0] = '\0';
+	rc = payload_parse(body, len, &d, err, sizeof(err));
+	if (rc == -1 && err[0] == '\0')
+		fail("payload_parse failed without saying why");
+	if (rc == 0) {
+		if (d.trigger == NULL)
+			fail("parsed without a trigger");
+		if (d.nattendees > MAX_ATTENDEES)
+			fail("more attendees than MAX_ATTENDEES");
+		if (strlen(d.location) > LOCATION_MAX_CHARS * 4)
+			fail("location longer than its buffer allows");
+		if (d.uid != NULL && !printable_uid(d.uid))
+			fail("a uid outside printable ASCII");
+		if (d.kind != TRIGGER_OTHER && d.kind != TRIGGER_PING) {
+			if (d.uid == NULL)
+				fail("a booking trigger without a uid");
+			if (d.kind != TRIGGER_CANCELLED && d.start == TIME_NONE)
+				fail("a booking without a start time");
+			if (d.duration < 0 || d.duration > 7 * 24 * 60)
+				fail("a duration out of range");
+		}
+		for (i = 0; i < d.nattendees; i++)
+			if (d.attendees[i] == NULL ||
+			    strchr(d.attendees[i], '@') == NULL)
+				fail("an attendee that is not an email");
+	}
+	/* Any outcome, with what was read: the journal and the answer see it. */
+	o = (enum outcome)(len > 0 ? data[len / 2] % (OUTCOME__MAX + 1) : 0);
+	answer = payload_answer(o, rc == -1 ? err : NULL, "fuzz-1", d.uid,
+	    NULL);
+	if (answer == NULL || answer[0] != '{' ||
+	    answer[strlen(answer) - 1] != '}')
+		fail("payload_answer did not give a JSON object");
+	free(answer);
+	payload_free(&d);
+	free(body);
+}
+
+/*
+ * 2: a Content-Length.  Accepted means digits only, no leading zero, no
+ * more than the limit, and printing the value gives the input back.  The
+ * limit is request.c's (none) or, for a selector byte with bit 2 set
+ * ('6'), config.c's for CALSYNC_MAX_BODY.
+ */
+static void
+fuzz_decimal(uint8_t selector, const uint8_t *data, size_t len)
+{
+	char		*s = cstring(data, len);
+	char		 back[32];
+	uint64_t	 v = 0;
+	uint64_t	 max = selector & 4 ? 64 * 1024 * 1024 : UINT64_MAX;
+
+	if (parse_decimal(s, max, &v) == 0) {
+		snprintf(back, sizeof(back), "%" PRIu64, v);
+		if (strcmp(back, s) != 0)
+			fail("parse_decimal accepted a non-canonical number");
+		if (v > max)
+			fail("parse_decimal went over its limit");
+	}
+	free(s);
+}
+
+/*
+ * 3: a timestamp.  Accepted means at or after the epoch; formatting it
+ * back and parsing again gives the same instant (to the millisecond).
+ */
+static void
+fuzz_timestamp(const uint8_t *data, size_t len)
+{
+	char		*s = copy(data, len);
+	char		 out[TIMESTAMP_BUFSZ], plain[TIMESTAMP_BUFSZ];
+	int64_t		 ms = 0, again = 0;
+
+	if (timestamp_parse(s, len, &ms) == 0) {
+		if (ms < 0)
+			fail("a timestamp before 1970 was accepted");
+		timestamp_format_ms(ms, out);
+		timestamp_format(ms, plain);
+		/* Years past 9999 (9999-12-31T23:59Z-01:00) print as 5
+		 * digits, which the parser rightly refuses. */
+		if (strlen(out) == 24 &&
+		    (timestamp_parse(out, strlen(out), &again) == -1 ||
+		    again != ms))
+			fail("a formatted timestamp does not parse back");
+	}
+	free(s);
+}
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
+{
+	if (len == 0)
+		return 0;
+	switch (data[0] % 4) {
+	case 0:
+		fuzz_verify(data + 1, len - 1);
+		break;
+	case 1:
+		fuzz_payload(data + 1, len - 1);
+		break;
+	case 2:
+		fuzz_decimal(data[0], data + 1, len - 1);
+		break;
+	default:
+		fuzz_timestamp(data + 1, len - 1);
+		break;
+	}
+	return 0;
+}
