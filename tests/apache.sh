@@ -185,11 +185,14 @@ t_is "GET: one Allow header, POST" "$(grep -i '^allow:' <<<"$h" | tr A-Z a-z)" "
 t_is "GET: the answer is JSON" "$(grep -i '^content-type:' <<<"$h" | tr A-Z a-z)" \
     "content-type: application/json"
 t_like "GET: HSTS on the error too" "$h" '^[Ss]trict-[Tt]ransport-[Ss]ecurity: max-age=63072000$'
-STATUS=$(curl -sS --cacert "$STACK_CERT" -o "$STACK_DIR/answer" -w '%{http_code}' \
+# A body Apache answers before reading goes over HTTP/1.1, as Cal.com sends:
+# over HTTP/2 the answer races the reset of the stream, and curl may see
+# only the reset.
+STATUS=$(curl -sS --http1.1 --cacert "$STACK_CERT" -o "$STACK_DIR/answer" -w '%{http_code}' \
     -X PUT --data-binary @"$f" "$APACHE_URL")
 t_is "PUT: 405" "$STATUS" 405
 t_is "405: a JSON answer" "$(cat "$STACK_DIR/answer")" '{"error":"method not allowed"}'
-STATUS=$(curl -sS --cacert "$STACK_CERT" -o "$STACK_DIR/answer" -w '%{http_code}' \
+STATUS=$(curl -sS --http1.1 --cacert "$STACK_CERT" -o "$STACK_DIR/answer" -w '%{http_code}' \
     --data-binary @"$f" "${APACHE_URL%/calcom}/other")
 t_is "another path: 404" "$STATUS" 404
 t_is "404: a JSON answer" "$(cat "$STACK_DIR/answer")" '{"error":"not found"}'
@@ -200,14 +203,13 @@ h=$(headers -X OPTIONS "$APACHE_URL")
 t_is "OPTIONS: 405, Allow: POST" \
     "$(sed -n '1s/^HTTP[^ ]* \([0-9]*\).*/\1/p' <<<"$h") $(grep -i '^allow:' <<<"$h" | tr A-Z a-z)" \
     "405 allow: post"
-STATUS=$(curl -sS --cacert "$STACK_CERT" -o /dev/null -w '%{http_code}' \
+STATUS=$(curl -sS --http1.1 --cacert "$STACK_CERT" -o /dev/null -w '%{http_code}' \
     -H 'Content-Type: application/json' -H "X-Cal-Signature-256: $(stack_sign "$f")" \
     --data-binary @"$f" "$APACHE_URL/x")
 t_is "below the webhook path: 404" "$STATUS" 404
 head -c 1100000 /dev/zero | tr '\0' ' ' >"$STACK_DIR/big.json"
 sleep 0.2	# calsync logs a request just after answering it
 lines=$(wc -l <"$STACK_DIR/calsync.log")
-# Over HTTP/1.1, as Cal.com sends (over HTTP/2 Apache resets the stream).
 post_raw "$STACK_DIR/big.json" --http1.1 -H 'Content-Type: application/json' \
     -H "X-Cal-Signature-256: $(stack_sign "$STACK_DIR/big.json")"
 t_is "Content-Length over 1 MiB: 413 from Apache" "$STATUS" 413
