@@ -186,13 +186,15 @@ _stack_init_pg()
 }
 
 # The port goes on the command line, so a retry on another one is cheap.
+# STACK_PG_OPTS, when set, adds server options there too (bench/run loads
+# pg_stat_statements with it); unset, nothing changes.
 _stack_run_pg()
 {
 	local log=$STACK_DIR/postgres.log
 	for _ in 1 2 3; do
 		_stack_free_port || return 1
 		if _stack_as_pg "$_stack_pgbin/pg_ctl" -D "$STACK_DIR/pg" -l "$log" \
-		    -w -t 60 -o "-p $_stack_port" start >"$STACK_DIR/pg_ctl.log" 2>&1; then
+		    -w -t 60 -o "-p $_stack_port ${STACK_PG_OPTS:-}" start >"$STACK_DIR/pg_ctl.log" 2>&1; then
 			PGPORT=$_stack_port
 			return 0
 		fi
@@ -597,7 +599,7 @@ stack_pg_stop()
 stack_pg_start()
 {
 	_stack_as_pg "$_stack_pgbin/pg_ctl" -D "$STACK_DIR/pg" \
-	    -l "$STACK_DIR/postgres.log" -w -t 60 -o "-p $PGPORT" start \
+	    -l "$STACK_DIR/postgres.log" -w -t 60 -o "-p $PGPORT ${STACK_PG_OPTS:-}" start \
 	    >"$STACK_DIR/pg_ctl.log" 2>&1 && return 0
 	_stack_fail "PostgreSQL did not start again"
 	_stack_tail "$STACK_DIR/postgres.log"
