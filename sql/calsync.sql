@@ -155,33 +155,56 @@ CREATE TYPE calsync.state AS (
 
 -- The trainer of a booking: metadata.trainer_id if sent (checked, not
 -- trusted), else the organizer's email, matched without regard to case.
+-- The exact address is tried first, through users_email_index; only when
+-- it is not there are all users compared in lower case (an index on
+-- lower(email) would be an object in the application's schema).
 CREATE OR REPLACE FUNCTION calsync.find_trainer(p_id uuid, p_email text)
 RETURNS uuid LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
 	SELECT u.id FROM public.users u
 	WHERE p_id IS NOT NULL AND u.id = p_id AND u.role = 'trainer'
 	UNION ALL
+	SELECT u.id FROM public.users u
+	WHERE p_id IS NULL AND u.email = p_email AND u.role = 'trainer'
+	UNION ALL
 	(SELECT u.id FROM public.users u
 	 WHERE p_id IS NULL AND lower(u.email) = lower(p_email)
 	     AND u.role = 'trainer'
-	 ORDER BY u.email = p_email DESC LIMIT 1)
+	 LIMIT 1)
 	LIMIT 1
 $$;
 
 -- The students of a booking: metadata.student_id if sent, else every
 -- attendee whose email is a student's, in order (the booker first): one
--- appointment each.
+-- appointment each.  Exact addresses first, as above.
 CREATE OR REPLACE FUNCTION calsync.find_students(p_id uuid, p_emails text[])
 RETURNS TABLE (id uuid, email text)
-LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
-	SELECT u.id, lower(u.email) FROM public.users u
-	WHERE p_id IS NOT NULL AND u.id = p_id AND u.role = 'student'
-	UNION ALL
-	SELECT s.id, s.email FROM (
-		SELECT DISTINCT ON (u.id) u.id, lower(a.email) AS email, a.n
-		FROM unnest(p_emails) WITH ORDINALITY AS a (email, n)
-		JOIN public.users u ON lower(u.email) = lower(a.email)
-		WHERE p_id IS NULL AND u.role = 'student'
-		ORDER BY u.id, a.n) s
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+	a	text;
+	v_id	uuid;
+	v_seen	uuid[] := '{}';
+BEGIN
+	IF p_id IS NOT NULL THEN
+		RETURN QUERY SELECT u.id, lower(u.email)::text FROM public.users u
+		    WHERE u.id = p_id AND u.role = 'student';
+		RETURN;
+	END IF;
+	FOREACH a IN ARRAY coalesce(p_emails, '{}') LOOP
+		SELECT u.id INTO v_id FROM public.users u
+		WHERE u.email = a AND u.role = 'student';
+		IF v_id IS NULL THEN
+			SELECT u.id INTO v_id FROM public.users u
+			WHERE lower(u.email) = lower(a) AND u.role = 'student'
+			LIMIT 1;
+		END IF;
+		IF v_id IS NOT NULL AND NOT v_id = ANY (v_seen) THEN
+			v_seen := v_seen || v_id;
+			id := v_id;
+			email := lower(a);
+			RETURN NEXT;
+		END IF;
+	END LOOP;
+END
 $$;
 
 CREATE OR REPLACE FUNCTION calsync.trigger_rank(p_trigger text)

@@ -232,12 +232,16 @@ drop_privileges(const struct identity *id)
 		die("%s", "could not drop root privileges");
 }
 
+/*
+ * A worker waits for its database round trip, so one a CPU leaves both the
+ * CPUs and PostgreSQL idle: four a CPU keep them busy (bench/run).
+ */
 static int
-number_of_cpus(void)
+default_workers(void)
 {
-	long	 n = sysconf(_SC_NPROCESSORS_ONLN);
+	long	 n = sysconf(_SC_NPROCESSORS_ONLN) * 4;
 
-	return n < 1 ? 1 : n > MAX_WORKERS ? MAX_WORKERS : (int)n;
+	return n < 1 ? 4 : n > MAX_WORKERS ? MAX_WORKERS : (int)n;
 }
 
 static void
@@ -277,7 +281,7 @@ parse_options(int argc, char *argv[], struct options *o)
 	if (optind != argc)
 		usage();
 	if (o->workers == 0)
-		o->workers = number_of_cpus();
+		o->workers = default_workers();
 }
 
 static pid_t

@@ -207,6 +207,13 @@ STATUS=$(curl -sS --http1.1 --cacert "$STACK_CERT" -o /dev/null -w '%{http_code}
     -H 'Content-Type: application/json' -H "X-Cal-Signature-256: $(stack_sign "$f")" \
     --data-binary @"$f" "$APACHE_URL/x")
 t_is "below the webhook path: 404" "$STATUS" 404
+base=${APACHE_URL%/api/*}
+t_like "healthz through Apache: database up" \
+    "$(curl -sS --cacert "$STACK_CERT" "$base/healthz")" '"database":"up"'
+t_like "metrics through Apache: Prometheus text" \
+    "$(curl -sS --cacert "$STACK_CERT" "$base/metrics")" '^# TYPE calsync_deliveries_total counter'
+t_is "metrics from an outside address: 403" "$(curl -sS --interface 127.0.0.2 \
+    --cacert "$STACK_CERT" -o /dev/null -w '%{http_code}' "$base/metrics")" 403
 head -c 1100000 /dev/zero | tr '\0' ' ' >"$STACK_DIR/big.json"
 sleep 0.2	# calsync logs a request just after answering it
 lines=$(wc -l <"$STACK_DIR/calsync.log")

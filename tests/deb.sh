@@ -106,7 +106,7 @@ t_is "calsync without configuration: exit 1" "$rc" 1
 t_is "... and one line" "$(printf '%s\n' "$out" | wc -l)" 1
 t_like "... saying what to set" "$out" '^calsync: DATABASE_URL is not set'
 out=$(/usr/bin/calsync -h 2>&1)
-t_like "calsync -h: the usage line" "$out" '^usage: calsync \[-s socket\] \[-w workers\] \[-u user\] \[-g group\]$'
+t_like "calsync -h: the usage line" "$out" '^usage: calsync \[-l stderr\|syslog\] \[-s socket\] \[-w workers\] \[-u user\] \[-g group\]$'
 out=$(/usr/bin/calsyncctl 2>&1)
 rc=$?
 t_is "calsyncctl without a command: exit 2" "$rc" 2

@@ -21,8 +21,9 @@
 int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
 
 static char			 secret_key[] = "calsync-fuzz-secret";
-static const struct secret	 secret = { secret_key,
-				    sizeof(secret_key) - 1 };
+/* The current secret; no previous one. */
+static const struct secret	 secret[2] = { { secret_key,
+				    sizeof(secret_key) - 1 }, { NULL, 0 } };
 
 static void
 fail(const char *what)
@@ -77,10 +78,10 @@ fuzz_verify(const uint8_t *data, size_t len)
 	size_t		 i;
 	enum verdict	 v;
 
-	v = verify_signature(&secret, header, body, blen);
+	v = verify_signature(secret, header, body, blen);
 	if (verdict_reason(v) == NULL)
 		fail("verdict without a reason");
-	verify_sign(&secret, body, blen, hex);
+	verify_sign(&secret[0], body, blen, hex);
 	if (strlen(hex) != SIGNATURE_HEX_LEN)
 		fail("verify_sign did not give 64 hex digits");
 	if (v == VERDICT_OK) {
@@ -89,15 +90,15 @@ fuzz_verify(const uint8_t *data, size_t len)
 		if (strcasecmp(h, hex) != 0)
 			fail("a signature that is not the body's was accepted");
 	}
-	if (verify_signature(&secret, hex, body, blen) != VERDICT_OK)
+	if (verify_signature(secret, hex, body, blen) != VERDICT_OK)
 		fail("the body's own signature was refused");
 	for (i = 0; i <= SIGNATURE_HEX_LEN; i++)
 		upper[i] = (hex[i] >= 'a' && hex[i] <= 'f') ?
 		    (char)(hex[i] - 'a' + 'A') : hex[i];
-	if (verify_signature(&secret, upper, body, blen) != VERDICT_OK)
+	if (verify_signature(secret, upper, body, blen) != VERDICT_OK)
 		fail("the body's signature in upper case was refused");
 	snprintf(prefixed, sizeof(prefixed), "sha256=%s", hex);
-	if (verify_signature(&secret, prefixed, body, blen) != VERDICT_OK)
+	if (verify_signature(secret, prefixed, body, blen) != VERDICT_OK)
 		fail("the body's signature after sha256= was refused");
 	free(header);
 	free(body);
@@ -144,10 +145,11 @@ fuzz_payload(const uint8_t *data, size_t len)
 			fail("location longer than its buffer allows");
 		if (d.uid != NULL && !printable_uid(d.uid))
 			fail("a uid outside printable ASCII");
-		if (d.kind != TRIGGER_OTHER && d.kind != TRIGGER_PING) {
+		if (d.kind != TRIGGER_OTHER) {
 			if (d.uid == NULL)
 				fail("a booking trigger without a uid");
-			if (d.kind != TRIGGER_CANCELLED && d.start == TIME_NONE)
+			if ((d.kind == TRIGGER_CREATED ||
+			    d.kind == TRIGGER_RESCHEDULED) && d.start == TIME_NONE)
 				fail("a booking without a start time");
 			if (d.duration < 0 || d.duration > 7 * 24 * 60)
 				fail("a duration out of range");
