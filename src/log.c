@@ -120,7 +120,7 @@ size_t
 log_escape(char *dst, size_t dstsz, const char *src, size_t len)
 {
 	static const char	 hex[] = "0123456789abcdef";
-	size_t			 i, o = 0;
+	size_t			 i, o = 0, need;
 	unsigned char		 c;
 
 	if (dstsz == 0)
@@ -131,21 +131,21 @@ log_escape(char *dst, size_t dstsz, const char *src, size_t len)
 	}
 	for (i = 0; i < len; i++) {
 		c = (unsigned char)src[i];
-		if (c >= 0x20 && c < 0x7f && c != '"' && c != '\\') {
-			if (o + 1 >= dstsz)
-				break;
+		need = c >= 0x20 && c < 0x7f && c != '"' && c != '\\' ? 1 : 4;
+		/* Room for it, and for "..." if more is to come: a cut never
+		 * splits an escape. */
+		if (o + need + (i + 1 < len ? 3 : 0) >= dstsz)
+			break;
+		if (need == 1)
 			dst[o++] = (char)c;
-		} else {
-			if (o + 4 >= dstsz)
-				break;
+		else {
 			dst[o++] = '\\';
 			dst[o++] = 'x';
 			dst[o++] = hex[c >> 4];
 			dst[o++] = hex[c & 0xf];
 		}
 	}
-	if (i < len && dstsz > 4) {
-		o = o + 3 < dstsz ? o : dstsz - 4;
+	if (i < len && o + 3 < dstsz) {
 		memcpy(dst + o, "...", 3);
 		o += 3;
 	}

@@ -1,11 +1,15 @@
 /*
  * tests/fuzz.c: a libFuzzer harness over the code that reads untrusted
  * bytes: the signature check, the payload parser and its answer, the
- * Content-Length parser and the timestamp parser.  The first input byte
- * chooses the target (modulo 4, so the seeds in tests/fuzz-corpus start
- * with a readable '0' to '3'); the rest is that target's input.  Each
- * target also checks what must hold of a success, and abort()s if not:
- * a wrong answer is a finding as much as a crash is.  Built by "make fuzz".
+ * Content-Length parser, the timestamp parser, and the escaping of what
+ * is logged.  The low three bits of the first input byte choose the
+ * target, so the seeds in tests/fuzz-corpus start with a readable digit:
+ *	'0' verify_signature	'1' payload_parse (also '5' and '7')
+ *	'2' parse_decimal	'6' parse_decimal with CALSYNC_MAX_BODY's limit
+ *	'3' timestamp_parse	'4' log_escape
+ * The rest is that target's input.  Each target also checks what must
+ * hold of a success, and abort()s if not: a wrong answer is a finding as
+ * much as a crash is.  Built and run by "make fuzz".
  */
 #include "config.h"
 
@@ -174,8 +178,8 @@ fuzz_payload(const uint8_t *data, size_t len)
 /*
  * 2: a Content-Length.  Accepted means digits only, no leading zero, no
  * more than the limit, and printing the value gives the input back.  The
- * limit is request.c's (none) or, for a selector byte with bit 2 set
- * ('6'), config.c's for CALSYNC_MAX_BODY.
+ * limit is request.c's (none) or, for '6', config.c's for
+ * CALSYNC_MAX_BODY.
  */
 static void
 fuzz_decimal(uint8_t selector, const uint8_t *data, size_t len)
@@ -221,23 +225,91 @@ fuzz_timestamp(const uint8_t *data, size_t len)
 	free(s);
 }
 
+static int
+hexval(char c)
+{
+	return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ?
+	    c - 'a' + 10 : -1;
+}
+
+/*
+ * 4: the size of the log buffer (one byte), then untrusted bytes (a uid,
+ * REMOTE_ADDR, a reason).  The result fits, is printable ASCII with no
+ * bare quote or backslash, and its \xHH escapes decode to a prefix of the
+ * input (all of it, unless cut and ended with "...").
+ */
+static void
+fuzz_escape(const uint8_t *data, size_t len)
+{
+	size_t		 dstsz = len > 0 ? data[0] : 64, n, i, o;
+	const uint8_t	*src = len > 0 ? data + 1 : NULL;
+	size_t		 srclen = len > 0 ? len - 1 : 0;
+	char		*dst = malloc(dstsz > 0 ? dstsz : 1);
+	char		*in = src != NULL ? copy(src, srclen) : NULL;
+	unsigned char	 c;
+	int		 cut;
+
+	if (dst == NULL)
+		abort();
+	n = log_escape(dst, dstsz, in, srclen);
+	if (dstsz == 0) {
+		if (n != 0)
+			fail("log_escape wrote into an empty buffer");
+		goto done;
+	}
+	if (n >= dstsz || strlen(dst) != n)
+		fail("log_escape's length is wrong or over the buffer");
+	if (in == NULL) {
+		if (strcmp(dst, "-") != 0 && dstsz > 1)
+			fail("log_escape of NULL is not \"-\"");
+		goto done;
+	}
+	/* A cut value ends in "..."; what comes before decodes to a prefix. */
+	cut = n >= 3 && memcmp(dst + n - 3, "...", 3) == 0;
+	if (cut)
+		n -= 3;
+	for (i = 0, o = 0; i < n; o++) {
+		if ((unsigned char)dst[i] < 0x20 || (unsigned char)dst[i] > 0x7e ||
+		    dst[i] == '"')
+			fail("log_escape let an unsafe byte through");
+		if (dst[i] == '\\') {
+			if (i + 3 >= n || dst[i + 1] != 'x' ||
+			    hexval(dst[i + 2]) < 0 || hexval(dst[i + 3]) < 0)
+				fail("a backslash that is not \\xHH");
+			c = (unsigned char)(hexval(dst[i + 2]) * 16 +
+			    hexval(dst[i + 3]));
+			i += 4;
+		} else
+			c = (unsigned char)dst[i++];
+		if (o >= srclen || (unsigned char)in[o] != c)
+			fail("log_escape's output does not decode to the input");
+	}
+done:
+	free(dst);
+	free(in);
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
 {
 	if (len == 0)
 		return 0;
-	switch (data[0] % 4) {
+	switch (data[0] & 7) {
 	case 0:
 		fuzz_verify(data + 1, len - 1);
 		break;
-	case 1:
-		fuzz_payload(data + 1, len - 1);
-		break;
 	case 2:
+	case 6:
 		fuzz_decimal(data[0], data + 1, len - 1);
 		break;
-	default:
+	case 3:
 		fuzz_timestamp(data + 1, len - 1);
+		break;
+	case 4:
+		fuzz_escape(data + 1, len - 1);
+		break;
+	default:
+		fuzz_payload(data + 1, len - 1);
 		break;
 	}
 	return 0;
