@@ -234,8 +234,9 @@ DECLARE
 	v_cancelled	timestamp(0);
 	v_noshow	jsonb := '{}';
 	v_trainer	uuid;
+	v_ids		uuid[];		-- the students, and the emails they
+	v_emails	text[];		-- booked with
 	r		calsync.state;
-	s		record;
 	i		integer;
 BEGIN
 	FOR e IN SELECT * FROM calsync.events x WHERE x.uid = ANY (p_uids)
@@ -298,8 +299,12 @@ BEGIN
 			    THEN 'metadata.trainer_id is not a trainer in GA Personal'
 			    ELSE 'no trainer in GA Personal has the organizer''s email'
 			    END;
-		ELSIF NOT EXISTS (SELECT FROM calsync.find_students(
-		    v_base.student_id, v_base.attendee_emails)) THEN
+		END IF;
+		SELECT array_agg(f.id ORDER BY f.n), array_agg(f.email ORDER BY f.n)
+		INTO v_ids, v_emails
+		FROM calsync.find_students(v_base.student_id,
+		    v_base.attendee_emails) WITH ORDINALITY AS f (id, email, n);
+		IF v_trainer IS NOT NULL AND v_ids IS NULL THEN
 			r.unmatched := CASE WHEN v_base.student_id IS NOT NULL
 			    THEN 'metadata.student_id is not a student in GA Personal'
 			    ELSE 'no attendee''s email belongs to a student in GA Personal'
@@ -323,11 +328,10 @@ BEGIN
 	     FROM unnest(v_uids) WITH ORDINALITY AS x (u, n)),
 	    nullif(v_base.title, ''), nullif(v_base.description, ''),
 	    nullif(nullif(v_base.booker_notes, ''), v_base.description));
-	FOR s IN SELECT * FROM calsync.find_students(v_base.student_id,
-	    v_base.attendee_emails) LOOP
-		r.student_id := s.id;
+	FOR i IN 1 .. cardinality(v_ids) LOOP
+		r.student_id := v_ids[i];
 		r.status := CASE WHEN v_status = 'cancelled' THEN 'cancelled'
-		    WHEN (v_noshow ->> s.email)::boolean THEN 'no_show'
+		    WHEN (v_noshow ->> v_emails[i])::boolean THEN 'no_show'
 		    ELSE 'scheduled' END;
 		RETURN NEXT r;
 	END LOOP;
@@ -406,11 +410,15 @@ BEGIN
 		-- original) may each have made one: keep the first, drop the
 		-- others calsync made.
 		v_id := NULL;
-		FOR v_other IN SELECT a.id FROM public.appointments a
-		    WHERE a.student_id = n.student_id AND a.id IN (SELECT
-		        b.appointment_id FROM calsync.bookings b
-		        WHERE b.uid = ANY (p_uids))
-		    ORDER BY a.inserted_at, a.id FOR UPDATE LOOP
+		-- From the booking's uids (an index), never from all of a
+		-- student's appointments.
+		FOR v_other IN SELECT DISTINCT ON (a.inserted_at, a.id) a.id
+		    FROM calsync.bookings b
+		    JOIN public.appointments a ON a.id = b.appointment_id
+		    WHERE b.uid = ANY (p_uids) AND a.student_id = n.student_id
+		    ORDER BY a.inserted_at, a.id LOOP
+			PERFORM FROM public.appointments a WHERE a.id = v_other
+			    FOR UPDATE;
 			IF v_id IS NULL THEN
 				v_id := v_other;
 			ELSE
