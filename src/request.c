@@ -91,19 +91,6 @@ path_is(const char *uri, const char *path)
 	    (uri[len] == '\0' || uri[len] == '?');
 }
 
-/* application/json, with parameters (charset) allowed after ';'. */
-static int
-type_is_json(const char *type)
-{
-	size_t	 len = strlen("application/json");
-
-	if (type == NULL || strncasecmp(type, "application/json", len) != 0)
-		return 0;
-	type += len;
-	type += strspn(type, " \t");
-	return *type == '\0' || *type == ';';
-}
-
 static void
 copy_id(struct request *r, struct fcgi *f)
 {
@@ -200,12 +187,22 @@ request_read(struct fcgi *f, size_t max_body, struct request *r, char *err,
 	return read_body(f, r, (size_t)len, err, errsz);
 }
 
-/* Whether the request said it sends JSON: Cal.com's payload templates
- * may send form encoding instead. */
+/*
+ * Whether the request said it sends JSON (application/json, parameters
+ * such as a charset allowed after ';'): Cal.com's payload templates may
+ * send form encoding instead.
+ */
 int
 request_is_json(const struct request *r)
 {
-	return type_is_json(r->content_type);
+	const char	*type = r->content_type;
+	size_t		 len = strlen("application/json");
+
+	if (type == NULL || strncasecmp(type, "application/json", len) != 0)
+		return 0;
+	type += len;
+	type += strspn(type, " \t");
+	return *type == '\0' || *type == ';';
 }
 
 void
