@@ -159,18 +159,18 @@ CREATE TYPE calsync.state AS (
 -- it is not there are all users compared in lower case (an index on
 -- lower(email) would be an object in the application's schema).
 CREATE OR REPLACE FUNCTION calsync.find_trainer(p_id uuid, p_email text)
-RETURNS uuid LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
-	SELECT u.id FROM public.users u
-	WHERE p_id IS NOT NULL AND u.id = p_id AND u.role = 'trainer'
-	UNION ALL
-	SELECT u.id FROM public.users u
-	WHERE p_id IS NULL AND u.email = p_email AND u.role = 'trainer'
-	UNION ALL
-	(SELECT u.id FROM public.users u
-	 WHERE p_id IS NULL AND lower(u.email) = lower(p_email)
-	     AND u.role = 'trainer'
-	 LIMIT 1)
-	LIMIT 1
+RETURNS uuid LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+	IF p_id IS NOT NULL THEN
+		RETURN (SELECT u.id FROM public.users u
+		    WHERE u.id = p_id AND u.role = 'trainer');
+	END IF;
+	RETURN coalesce((SELECT u.id FROM public.users u
+	    WHERE u.email = p_email AND u.role = 'trainer'),
+	    (SELECT u.id FROM public.users u
+	    WHERE lower(u.email) = lower(p_email) AND u.role = 'trainer'
+	    LIMIT 1));
+END
 $$;
 
 -- The students of a booking: metadata.student_id if sent, else every
@@ -377,10 +377,12 @@ $$;
 -- it when the transaction commits, and never if it rolls back.
 CREATE OR REPLACE FUNCTION calsync.notify(p_id uuid, p_change text,
 	p_status text, p_uid text)
-RETURNS void LANGUAGE sql SET search_path = pg_catalog, pg_temp AS $$
-	SELECT pg_notify('calsync_appointments', json_build_object(
+RETURNS void LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+	PERFORM pg_notify('calsync_appointments', json_build_object(
 	    'appointment_id', p_id, 'change', p_change, 'status', p_status,
-	    'uid', p_uid)::text)
+	    'uid', p_uid)::text);
+END
 $$;
 
 -- Bring the appointments of a booking to what its events say: create the
@@ -551,7 +553,10 @@ CREATE OR REPLACE FUNCTION calsync.apply_delivery(
 	p_trainer_id uuid, p_student_id uuid, p_full_booking boolean,
 	p_body_sha256 bytea, p_body bytea,
 	OUT outcome text, OUT appointment_id uuid, OUT detail text)
-LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp
+-- Its statements and those of the functions it calls are planned once per
+-- connection: a plan made for one delivery's values would be no better.
+SET plan_cache_mode = force_generic_plan AS $$
 DECLARE
 	v_clock		timestamptz := coalesce(p_created_at, now()) +
 			    make_interval(secs => calsync.trigger_rank(p_trigger) / 1e6);
@@ -622,7 +627,8 @@ $$;
 -- what became of it.  Replaying twice changes nothing.
 CREATE OR REPLACE FUNCTION calsync.replay(p_delivery bigint,
 	OUT outcome text, OUT detail text)
-LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp
+SET plan_cache_mode = force_generic_plan AS $$
 DECLARE
 	v_event		calsync.events%ROWTYPE;
 	v_settled	record;
