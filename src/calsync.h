@@ -11,7 +11,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#define CALSYNC_SCHEMA_VERSION	1
+#define CALSYNC_SCHEMA_VERSION	2
 #define WEBHOOK_PATH		"/api/v1/webhooks/calcom"
 #define MAX_BODY_DEFAULT	(1024 * 1024)
 #define MAX_ATTENDEES		100
@@ -178,6 +178,7 @@ struct store	*store_new(const char *);
 void		 store_free(struct store *);
 const char	*store_error(const struct store *);
 int		 store_ping(struct store *);
+int		 store_announce(struct store *);
 int		 store_apply(struct store *, const char *,
 		    const struct delivery *, const unsigned char *,
 		    const char *, size_t, struct applied *);
@@ -251,6 +252,11 @@ void		 metrics_restart(struct metrics *);
 char		*metrics_render(struct metrics *, long);
 
 /* worker.c */
-int		 worker_run(const struct config *, int, struct metrics *);
+int		 worker_run(const struct config *, int, int, struct metrics *);
+int		 child_signals(int *);
+
+/* notifier.c */
+int		 notifier_run(const struct config *, int);
+void		 notifier_wake(int);
 
 #endif /* CALSYNC_H */

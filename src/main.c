@@ -16,6 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/time.h>
@@ -48,6 +49,15 @@ struct slot {
 	pid_t		 pid;
 	time_t		 started;
 	int		 retiring;	/* sent SIGTERM to be replaced */
+	int		 notifier;	/* the notifier, not a worker */
+};
+
+/* What the supervisor hands each child it forks. */
+struct pool {
+	const struct config	*cfg;
+	int			 listen_fd;
+	int			 wake_fd;	/* workers -> notifier */
+	struct metrics		*metrics;
 };
 
 static void
@@ -285,7 +295,7 @@ parse_options(int argc, char *argv[], struct options *o)
 }
 
 static pid_t
-start_worker(const struct config *cfg, int listen_fd, struct metrics *m)
+start_child(const struct pool *p, const struct slot *slot)
 {
 	pid_t	 pid;
 
@@ -295,35 +305,37 @@ start_worker(const struct config *cfg, int listen_fd, struct metrics *m)
 	}
 	/* exit(), not _exit(): LeakSanitizer and valgrind check at exit. */
 	if (pid == 0)
-		exit(worker_run(cfg, listen_fd, m));
+		exit(slot->notifier ? notifier_run(p->cfg, p->wake_fd) :
+		    worker_run(p->cfg, p->listen_fd, p->wake_fd, p->metrics));
 	return pid;
 }
 
 static void
-log_exit(pid_t pid, int status)
+log_exit(const struct slot *slot, pid_t pid, int status)
 {
+	const char	*what = slot->notifier ? "notifier" : "worker";
+
 	if (WIFSIGNALED(status))
-		log_warnx("worker %d killed by signal %d; starting another",
-		    (int)pid, WTERMSIG(status));
+		log_warnx("%s %d killed by signal %d; starting another",
+		    what, (int)pid, WTERMSIG(status));
 	else
-		log_warnx("worker %d exited with status %d; starting another",
-		    (int)pid, WEXITSTATUS(status));
+		log_warnx("%s %d exited with status %d; starting another",
+		    what, (int)pid, WEXITSTATUS(status));
 }
 
 /*
- * A worker that dies is replaced at once, unless it had run for under a
+ * A child that dies is replaced at once, unless it had run for under a
  * second: then after a second, so a broken setup does not fork in a loop.
  */
 static void
-keep_workers(const struct config *cfg, int fd, struct slot *slots, int n,
-    struct metrics *m)
+keep_children(const struct pool *p, struct slot *slots, int n)
 {
 	time_t	 now = time(NULL);
 	int	 i;
 
 	for (i = 0; i < n; i++)
 		if (slots[i].pid == 0 && now - slots[i].started >= 1) {
-			slots[i].pid = start_worker(cfg, fd, m);
+			slots[i].pid = start_child(p, &slots[i]);
 			slots[i].started = now;
 			if (slots[i].pid == -1)
 				slots[i].pid = 0;
@@ -341,7 +353,7 @@ reap(struct slot *slots, int n, int stopping, struct metrics *m)
 			if (slots[i].pid == pid) {
 				slots[i].pid = 0;
 				if (!stopping && !slots[i].retiring) {
-					log_exit(pid, status);
+					log_exit(&slots[i], pid, status);
 					metrics_restart(m);
 				}
 				slots[i].retiring = 0;
@@ -382,39 +394,41 @@ running(const struct slot *slots, int n)
 	return count;
 }
 
+/* The workers, then the notifier: n + 1 children. */
 static int
-supervise(struct config *cfg, int fd, int n, const sigset_t *set,
-    struct metrics *m)
+supervise(struct config *cfg, const struct pool *p, int n,
+    const sigset_t *set)
 {
 	struct slot	*slots;
 	struct timespec	 tick = { 1, 0 };
 	int		 sig, i, stopping = 0;
 
-	if ((slots = calloc((size_t)n, sizeof(*slots))) == NULL) {
+	if ((slots = calloc((size_t)n + 1, sizeof(*slots))) == NULL) {
 		log_warnx("out of memory");
 		return 1;
 	}
-	for (i = 0; i < n; i++)
+	for (i = 0; i <= n; i++)
 		slots[i].started = time(NULL) - 1;
+	slots[n].notifier = 1;
 	log_info("started: %d workers", n);
 	for (;;) {
 		if (!stopping)
-			keep_workers(cfg, fd, slots, n, m);
+			keep_children(p, slots, n + 1);
 		sig = sigtimedwait(set, NULL, &tick);
 		if (sig == SIGCHLD || sig == -1)
-			reap(slots, n, stopping, m);
+			reap(slots, n + 1, stopping, p->metrics);
 		if (sig == SIGHUP && !stopping)
-			reload(cfg, slots, n);
+			reload(cfg, slots, n + 1);
 		if ((sig == SIGTERM || sig == SIGINT) && !stopping) {
 			/* Workers finish the request in hand, then exit. */
 			log_info("stopping: waiting for %d workers",
 			    running(slots, n));
 			stopping = 1;
-			for (i = 0; i < n; i++)
+			for (i = 0; i <= n; i++)
 				if (slots[i].pid != 0)
 					kill(slots[i].pid, SIGTERM);
 		}
-		if (stopping && running(slots, n) == 0)
+		if (stopping && running(slots, n + 1) == 0)
 			break;
 	}
 	free(slots);
@@ -428,17 +442,18 @@ main(int argc, char *argv[])
 	struct options	 o;
 	struct identity	 id;
 	struct config	 cfg;
-	struct metrics	*metrics;
+	struct pool	 pool;
 	char		 err[512];
 	sigset_t	 set;
-	int		 fd, rc;
+	int		 rc;
 
 	parse_options(argc, argv, &o);
 	log_init("calsync", o.syslog);
 	if (config_load(&cfg, err, sizeof(err)) == -1)
 		die("%s", err);
 	resolve_identity(&o, &id);
-	fd = open_listener(&o, &id);
+	pool.cfg = &cfg;
+	pool.listen_fd = open_listener(&o, &id);
 	drop_privileges(&id);
 	/* Deliveries are kept there while the database is away. */
 	if (access(cfg.spool_dir, W_OK | X_OK) == -1)
@@ -461,10 +476,13 @@ main(int argc, char *argv[])
 
 	/* The socket file stays: the next start finds it stale and replaces
 	 * it, whatever user calsync runs as by then. */
-	if ((metrics = metrics_new()) == NULL)
+	if ((pool.metrics = metrics_new()) == NULL)
 		die("cannot map the shared counters: %s", strerror(errno));
-	rc = supervise(&cfg, fd, o.workers, &set, metrics);
-	metrics_free(metrics);
+	if ((pool.wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) == -1)
+		die("eventfd: %s", strerror(errno));
+	rc = supervise(&cfg, &pool, o.workers, &set);
+	close(pool.wake_fd);
+	metrics_free(pool.metrics);
 	config_free(&cfg);
 	return rc;
 }

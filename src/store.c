@@ -66,6 +66,11 @@ static const char replayable_sql[] =
 	" AND ($1::bigint IS NULL OR id = $1)"
 	" ORDER BY coalesce(event_created_at, received_at), id";
 
+/* A batch of changes for the notifier; see calsync.announce. */
+#define ANNOUNCE_BATCH	1000
+static const char announce_sql[] =
+	"SELECT calsync.announce($1::integer)";
+
 static const char replay_sql[] =
 	"SELECT outcome, detail FROM calsync.replay($1::bigint)";
 
@@ -397,6 +402,29 @@ store_ping(struct store *s)
 	    NULL, &res) != OUTCOME_APPLIED)
 		return -1;
 	PQclear(res);
+	return 0;
+}
+
+/*
+ * The notifier: announce every change committed so far, a batch a
+ * transaction.  0, or -1 with the reason in store_error().
+ */
+int
+store_announce(struct store *s)
+{
+	char		 batch[16];
+	const char	*values[] = { batch };
+	PGresult	*res;
+	int		 n;
+
+	snprintf(batch, sizeof(batch), "%d", ANNOUNCE_BATCH);
+	do {
+		if (run(s, "announcing changes", NULL, announce_sql, 1, values,
+		    NULL, NULL, &res) != OUTCOME_APPLIED)
+			return -1;
+		n = atoi(PQgetvalue(res, 0, 0));
+		PQclear(res);
+	} while (n == ANNOUNCE_BATCH);
 	return 0;
 }
 

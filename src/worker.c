@@ -24,6 +24,7 @@ struct worker {
 	struct fcgi		*fcgi;
 	struct store		*store;
 	struct metrics		*metrics;
+	int			 wake_fd;	/* the notifier's eventfd */
 	time_t			 drained;	/* last spool drain */
 };
 
@@ -108,6 +109,8 @@ apply_verified(struct worker *w, const char *id, const char *body,
 	    == 0) {
 		res->outcome = res->a.outcome;
 		res->detail = res->a.detail;
+		if (res->outcome == OUTCOME_APPLIED)
+			notifier_wake(w->wake_fd);
 		return 0;
 	}
 	/* The database's own words go to the log, not to the caller. */
@@ -297,29 +300,43 @@ serve(struct worker *w, int listen_fd, int sig_fd)
 }
 
 /*
- * The supervisor forks us with SIGTERM and SIGINT blocked, so a signal
- * waits in the signalfd until the request in hand is answered.
+ * What every child of the supervisor does first.  It forks us with SIGTERM
+ * and SIGINT blocked, so a signal waits in the signalfd until the request
+ * in hand is answered.  1 and *fd set; 0: the supervisor is gone already;
+ * -1: no signalfd (logged).
  */
 int
-worker_run(const struct config *cfg, int listen_fd, struct metrics *metrics)
+child_signals(int *fd)
 {
-	struct worker	 w = { .cfg = cfg, .metrics = metrics };
 	sigset_t	 mask;
-	int		 sig_fd, rc = 1;
 
 	/* Do not outlive a supervisor that was killed. */
 	prctl(PR_SET_PDEATHSIG, SIGTERM);
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGTERM);
 	sigaddset(&mask, SIGINT);
-	if ((sig_fd = signalfd(-1, &mask, SFD_CLOEXEC)) == -1) {
+	if ((*fd = signalfd(-1, &mask, SFD_CLOEXEC)) == -1) {
 		log_warn("signalfd");
-		return 1;
+		return -1;
 	}
 	if (getppid() == 1) {
-		close(sig_fd);
+		close(*fd);
 		return 0;
 	}
+	return 1;
+}
+
+int
+worker_run(const struct config *cfg, int listen_fd, int wake_fd,
+    struct metrics *metrics)
+{
+	struct worker	 w = { .cfg = cfg, .metrics = metrics,
+			    .wake_fd = wake_fd };
+	int		 sig_fd, rc;
+
+	if ((rc = child_signals(&sig_fd)) != 1)
+		return rc == 0 ? 0 : 1;
+	rc = 1;
 	if ((w.fcgi = fcgi_new(listen_fd)) == NULL ||
 	    (w.store = store_new(cfg->database_url)) == NULL)
 		log_warnx("worker: out of memory");

@@ -28,19 +28,15 @@ send_all()
 }
 export top_srcdir STACK_SECRET STACK_DIR STACK_CERT STACK_URL
 
-workers()
-{
-	pgrep -P "$CALSYNC_PID"
-}
 
 send_all &
 sender=$!
 sleep 1
-kill -9 $(workers | head -n 1)			# a worker dies mid-load
+kill -9 $(stack_workers | head -n 1)			# a worker dies mid-load
 sleep 1
 stack_pg_stop >&2				# the database goes away...
 sleep 2
-kill -9 $(workers | tail -n 1)			# ... a worker dies meanwhile
+kill -9 $(stack_workers | tail -n 1)			# ... a worker dies meanwhile
 stack_pg_start >&2				# ... and comes back
 sleep 1
 kill -HUP "$CALSYNC_PID"			# secrets read again

@@ -10,10 +10,6 @@ stack_start 2 >&2 || t_bail "the stack did not start (see above)"
 CALSYNC=${CALSYNC_BIN:-$top_builddir/src/calsync}
 CTL=$top_builddir/src/calsyncctl
 
-workers()	# the worker pids of the supervisor
-{
-	pgrep -P "$CALSYNC_PID" | sort
-}
 
 # --- what a request must carry
 f=$(body created)
@@ -46,12 +42,12 @@ t_is "empty signature header: 401" "$STATUS" 401
 t_like "every answer is JSON" "$ANSWER" '^\{"error":".+\}$'
 
 # --- the pool
-t_is "two workers under the supervisor" "$(workers | wc -l)" 2
-victim=$(workers | head -n 1)
+t_is "two workers under the supervisor" "$(stack_workers | wc -l)" 2
+victim=$(stack_workers | head -n 1)
 kill -9 "$victim"
 sleep 1.2
-t_is "a killed worker is replaced within a second" "$(workers | wc -l)" 2
-t_not "... by a new process" grep -qx "$victim" <<<"$(workers)"
+t_is "a killed worker is replaced within a second" "$(stack_workers | wc -l)" 2
+t_not "... by a new process" grep -qx "$victim" <<<"$(stack_workers)"
 t_like "... and the supervisor says so" "$(cat "$STACK_DIR/calsync.log")" \
     "worker $victim killed by signal 9"
 fcgi "$(body created)"
@@ -181,16 +177,16 @@ t_is "calsyncctl sign -: from stdin" \
     "$(CALCOM_WEBHOOK_SECRET=$STACK_SECRET "$CTL" sign - <"$f")" "$(stack_sign "$f")"
 out=$(CALCOM_WEBHOOK_SECRET=$STACK_SECRET "$CTL" check)
 t_is "calsyncctl check: exit 0" "$?" 0
-t_like "calsyncctl check: says what it checked" "$out" "^ok: database reachable, calsync schema version 1$"
+t_like "calsyncctl check: says what it checked" "$out" "^ok: database reachable, calsync schema version 2$"
 out=$(CALCOM_WEBHOOK_SECRET=$STACK_SECRET "$CTL" deliveries -n 2)
 t_is "calsyncctl deliveries: a header and two lines" "$(printf '%s\n' "$out" | wc -l)" 3
 t_like "calsyncctl deliveries: trigger, uid, outcome" "$out" \
     "BOOKING_CREATED +$(json_field "$f" uid) +applied"
-stack_psql -c "UPDATE calsync.schema_version SET version = 0" >/dev/null
+stack_psql -c "DELETE FROM calsync.schema_version WHERE version = 2" >/dev/null
 out=$(CALCOM_WEBHOOK_SECRET=$STACK_SECRET "$CTL" check 2>&1)
 t_is "calsyncctl check, old schema: exit 1" "$?" 1
 t_like "calsyncctl check, old schema: says to run calsync.sql" "$out" "run sql/calsync.sql"
-stack_psql -c "UPDATE calsync.schema_version SET version = 1" >/dev/null
+stack_psql -c "INSERT INTO calsync.schema_version VALUES (2)" >/dev/null
 out=$(DATABASE_URL=postgresql://calsync@127.0.0.1:1/ga_personal \
     CALCOM_WEBHOOK_SECRET=x "$CTL" check 2>&1)
 t_is "calsyncctl check, no database: exit 1" "$?" 1

@@ -75,6 +75,25 @@ _stack_children()
 	    sed 's|^/proc/\([0-9]*\)/status$|\1|'
 }
 
+# The supervisor's workers, and its notifier (named calsync-notify).
+stack_workers()
+{
+	local pid
+	for pid in $(_stack_children "$CALSYNC_PID"); do
+		[ "$(cat "/proc/$pid/comm" 2>/dev/null)" = calsync-notify ] ||
+		    echo "$pid"
+	done | sort
+}
+
+stack_notifier()
+{
+	local pid
+	for pid in $(_stack_children "$CALSYNC_PID"); do
+		[ "$(cat "/proc/$pid/comm" 2>/dev/null)" != calsync-notify ] ||
+		    echo "$pid"
+	done
+}
+
 # Sets _stack_port to a TCP port nothing on this machine uses (listening or
 # connected, any address), and that this start has not handed out yet.
 # Another program may still take it before we bind: callers retry on

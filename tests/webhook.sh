@@ -56,14 +56,23 @@ t_is "created: inserted_at and updated_at set" \
     "$(appointment "$uid" "inserted_at IS NOT NULL AND updated_at IS NOT NULL")" t
 t_is "created: journal" "$(journal "$uid")" applied
 
-# psql prints notifications it received when it runs the next command.
-echo "SELECT 1;" >&7
-sleep 0.5
-t_like "NOTIFY calsync_appointments: created, with the appointment id" \
-    "$(cat "$STACK_DIR/notices")" \
-    "\"appointment_id\" : \"$(appointment "$uid" id)\", \"change\" : \"created\", \"status\" : \"scheduled\""
-exec 7>&-
-wait "$listener" 2>/dev/null
+# psql prints the notifications it received when it runs its next command;
+# the notifier sends them a moment after the delivery commits.
+heard()		# heard PATTERN: wait up to 5 s for a notification matching it
+{
+	local _
+	for _ in $(seq 25); do
+		echo "SELECT 1;" >&7
+		sleep 0.2
+		grep -q "$1" "$STACK_DIR/notices" && return 0
+	done
+	return 1
+}
+
+t_ok "NOTIFY calsync_appointments: created, with the appointment id" \
+    heard "\"appointment_id\" : \"$(appointment "$uid" id)\", \"change\" : \"created\", \"status\" : \"scheduled\""
+t_is "announced changes leave calsync.changes" \
+    "$(sql "SELECT count(*) FROM calsync.changes")" 0
 
 # --- the same delivery again, and the same booking with another body
 post "$f"
@@ -281,6 +290,26 @@ t_is "metrics: from outside, 403" "$(curl -sS --interface 127.0.0.2 \
     --cacert "$STACK_CERT" -o /dev/null -w '%{http_code}' "$base/metrics")" 403
 t_is "metrics: POST, 405" "$(curl -sS --cacert "$STACK_CERT" -o /dev/null \
     -w '%{http_code}' -d x "$base/metrics")" 405
+
+# --- a change is kept until the notifier announces it
+notifier=$(stack_notifier)
+t_ok "one notifier beside the workers" test -n "$notifier"
+kill -STOP "$notifier"
+f=$(body created UID=kept-while-notifier-stopped)
+post "$f"
+t_is "notifier stopped: the delivery still applies" "$STATUS" 200
+t_is "... and its change waits in calsync.changes" \
+    "$(sql "SELECT change FROM calsync.changes")" created
+kill -CONT "$notifier"
+t_ok "notifier back: the change is announced" heard \
+    "\"change\" : \"created\", \"status\" : \"scheduled\", \"uid\" : \"kept-while-notifier-stopped\""
+t_is "... and leaves calsync.changes" \
+    "$(sql "SELECT count(*) FROM calsync.changes")" 0
+ids=$(grep -o '"change_id" : [0-9]*' "$STACK_DIR/notices" | grep -o '[0-9]*$')
+t_ok "every change announced once, in the order made" \
+    test "$ids" = "$(sort -n -u <<<"$ids")" -a "$(wc -l <<<"$ids")" -gt 5
+exec 7>&-
+wait "$listener" 2>/dev/null
 
 # --- one logfmt line a request
 t_like "logs: one logfmt line a request" "$(grep 'event=request' "$STACK_DIR/calsync.log" | tail -n 1)" \
