@@ -63,6 +63,7 @@ static int
 cmd_sign(int argc, char *argv[])
 {
 	struct secret	 s[2] = { { NULL, 0 }, { NULL, 0 } };
+	struct verifier	*v = NULL;
 	char		 err[512], hex[SIGNATURE_HEX_LEN + 1], *body;
 	size_t		 len;
 	int		 rc = 1;
@@ -76,11 +77,14 @@ cmd_sign(int argc, char *argv[])
 	if ((body = slurp(argv[1], &len)) == NULL)
 		fprintf(stderr, "calsyncctl: %s: %s\n", argv[1],
 		    strerror(errno));
+	else if ((v = verify_new(s)) == NULL)
+		fprintf(stderr, "calsyncctl: out of memory\n");
 	else {
-		verify_sign(&s[0], body, len, hex);
+		verify_sign(v, body, len, hex);
 		printf("%s\n", hex);
 		rc = 0;
 	}
+	verify_free(v);
 	free(body);
 	config_free_secret(&s[0]);
 	config_free_secret(&s[1]);
@@ -166,7 +170,7 @@ cmd_deliveries(int argc, char *argv[])
 /* One delivery again: settled in SQL if it was read once, else read again
  * and applied like a live one, its row then saying what became of it. */
 static int
-replay_one(struct store *st, const struct replayable *r)
+replay_one(struct store *st, struct verifier *v, const struct replayable *r)
 {
 	struct delivery	 d;
 	struct applied	 a;
@@ -186,7 +190,12 @@ replay_one(struct store *st, const struct replayable *r)
 		rc = store_mark_replayed(st, r->id, a.outcome, a.detail);
 	} else {
 		snprintf(id, sizeof(id), "replay-%lld", r->id);
-		verify_digest(r->body, r->len, digest);
+		if (verify_digest(v, r->body, r->len, digest) == -1) {
+			fprintf(stderr, "calsyncctl: delivery %lld: out of "
+			    "memory\n", r->id);
+			payload_free(&d);
+			return -1;
+		}
 		if ((rc = store_apply(st, id, &d, digest, r->body, r->len,
 		    &a)) == 0)
 			rc = store_mark_replayed(st, r->id, a.outcome,
@@ -205,7 +214,7 @@ replay_one(struct store *st, const struct replayable *r)
 
 /* Replay delivery id, or (id 0) every unmatched or failed one. */
 static int
-replay(struct store *st, long long id)
+replay(struct store *st, struct verifier *v, long long id)
 {
 	struct replayable	*list;
 	size_t			 n, i;
@@ -219,7 +228,7 @@ replay(struct store *st, long long id)
 		fprintf(stderr, "calsyncctl: delivery %lld is not unmatched or "
 		    "failed; nothing to replay\n", id);
 	for (i = 0; i < n && rc == 0; i++)
-		rc = replay_one(st, &list[i]) == -1 ? 1 : 0;
+		rc = replay_one(st, v, &list[i]) == -1 ? 1 : 0;
 	store_free_replayable(list, n);
 	return rc;
 }
@@ -227,9 +236,11 @@ replay(struct store *st, long long id)
 static int
 cmd_replay(int argc, char *argv[])
 {
-	struct store	*st;
-	uint64_t	 id;
-	int		 ch, all = 0, rc = 0, k;
+	static const struct secret	 none[2];	/* a digest only */
+	struct store			*st;
+	struct verifier			*v;
+	uint64_t			 id;
+	int				 ch, all = 0, rc = 0, k;
 
 	while ((ch = getopt(argc, argv, "a")) != -1)
 		if (ch == 'a')
@@ -242,11 +253,17 @@ cmd_replay(int argc, char *argv[])
 		if (parse_decimal(argv[k], INT64_MAX, &id) == -1 || id == 0)
 			usage();
 	st = open_store();
+	if ((v = verify_new(none)) == NULL) {
+		fprintf(stderr, "calsyncctl: out of memory\n");
+		store_free(st);
+		return 1;
+	}
 	if (all)
-		rc = replay(st, 0);
+		rc = replay(st, v, 0);
 	for (k = optind; k < argc && rc == 0; k++)
-		rc = replay(st, strtoll(argv[k], NULL, 10));
+		rc = replay(st, v, strtoll(argv[k], NULL, 10));
 	store_free(st);
+	verify_free(v);
 	return rc;
 }
 
