@@ -163,8 +163,12 @@ struct delivery {
 	bool		 full_booking;	/* organizer/attendees present */
 };
 
-int		 payload_parse(const char *, size_t, struct delivery *,
-		    char *, size_t);
+struct parser;
+
+struct parser	*payload_parser_new(void);
+void		 payload_parser_free(struct parser *);
+int		 payload_parse(struct parser *, const char *, size_t,
+		    struct delivery *, char *, size_t);
 void		 payload_free(struct delivery *);
 size_t		 utf8_truncate(const char *, size_t, size_t);
 char		*payload_answer(enum outcome, const char *, const char *,

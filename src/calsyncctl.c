@@ -170,7 +170,8 @@ cmd_deliveries(int argc, char *argv[])
 /* One delivery again: settled in SQL if it was read once, else read again
  * and applied like a live one, its row then saying what became of it. */
 static int
-replay_one(struct store *st, struct verifier *v, const struct replayable *r)
+replay_one(struct store *st, struct verifier *v, struct parser *p,
+    const struct replayable *r)
 {
 	struct delivery	 d;
 	struct applied	 a;
@@ -181,7 +182,7 @@ replay_one(struct store *st, struct verifier *v, const struct replayable *r)
 	memset(&d, 0, sizeof(d));
 	if (r->has_event)
 		rc = store_replay_event(st, r->id, &a);
-	else if (r->body == NULL || payload_parse(r->body, r->len, &d, err,
+	else if (r->body == NULL || payload_parse(p, r->body, r->len, &d, err,
 	    sizeof(err)) == -1) {
 		memset(&a, 0, sizeof(a));
 		a.outcome = OUTCOME_BAD_REQUEST;
@@ -214,7 +215,7 @@ replay_one(struct store *st, struct verifier *v, const struct replayable *r)
 
 /* Replay delivery id, or (id 0) every unmatched or failed one. */
 static int
-replay(struct store *st, struct verifier *v, long long id)
+replay(struct store *st, struct verifier *v, struct parser *p, long long id)
 {
 	struct replayable	*list;
 	size_t			 n, i;
@@ -228,7 +229,7 @@ replay(struct store *st, struct verifier *v, long long id)
 		fprintf(stderr, "calsyncctl: delivery %lld is not unmatched or "
 		    "failed; nothing to replay\n", id);
 	for (i = 0; i < n && rc == 0; i++)
-		rc = replay_one(st, v, &list[i]) == -1 ? 1 : 0;
+		rc = replay_one(st, v, p, &list[i]) == -1 ? 1 : 0;
 	store_free_replayable(list, n);
 	return rc;
 }
@@ -239,6 +240,7 @@ cmd_replay(int argc, char *argv[])
 	static const struct secret	 none[2];	/* a digest only */
 	struct store			*st;
 	struct verifier			*v;
+	struct parser			*p;
 	uint64_t			 id;
 	int				 ch, all = 0, rc = 0, k;
 
@@ -253,17 +255,19 @@ cmd_replay(int argc, char *argv[])
 		if (parse_decimal(argv[k], INT64_MAX, &id) == -1 || id == 0)
 			usage();
 	st = open_store();
-	if ((v = verify_new(none)) == NULL) {
+	v = verify_new(none);
+	p = payload_parser_new();
+	if (v == NULL || p == NULL) {
 		fprintf(stderr, "calsyncctl: out of memory\n");
-		store_free(st);
-		return 1;
+		rc = 1;
 	}
-	if (all)
-		rc = replay(st, v, 0);
+	if (all && rc == 0)
+		rc = replay(st, v, p, 0);
 	for (k = optind; k < argc && rc == 0; k++)
-		rc = replay(st, v, strtoll(argv[k], NULL, 10));
-	store_free(st);
+		rc = replay(st, v, p, strtoll(argv[k], NULL, 10));
+	payload_parser_free(p);
 	verify_free(v);
+	store_free(st);
 	return rc;
 }
 

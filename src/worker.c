@@ -24,6 +24,7 @@ struct worker {
 	struct fcgi		*fcgi;
 	struct store		*store;
 	struct verifier		*verifier;	/* keyed once */
+	struct parser		*parser;
 	struct metrics		*metrics;
 	time_t			 drained;	/* last spool drain */
 };
@@ -112,8 +113,8 @@ apply_verified(struct worker *w, const char *id, const char *body,
 
 	if (digest_body(w, body, len, digest, res) == -1)
 		return from_spool ? -1 : 0;
-	if (payload_parse(body, len, &res->d, res->err, sizeof(res->err))
-	    == -1) {
+	if (payload_parse(w->parser, body, len, &res->d, res->err,
+	    sizeof(res->err)) == -1) {
 		res->outcome = OUTCOME_BAD_REQUEST;
 		res->detail = res->err;
 		keep_refused(w, id, body, len, digest, res);
@@ -337,10 +338,12 @@ worker_run(const struct config *cfg, int listen_fd, struct metrics *metrics)
 	}
 	if ((w.fcgi = fcgi_new(listen_fd)) == NULL ||
 	    (w.store = store_new(cfg->database_url)) == NULL ||
-	    (w.verifier = verify_new(cfg->secrets)) == NULL)
+	    (w.verifier = verify_new(cfg->secrets)) == NULL ||
+	    (w.parser = payload_parser_new()) == NULL)
 		log_warnx("worker: out of memory");
 	else
 		rc = serve(&w, listen_fd, sig_fd);
+	payload_parser_free(w.parser);
 	verify_free(w.verifier);
 	store_free(w.store);
 	fcgi_free(w.fcgi);

@@ -47,6 +47,16 @@ verifier(void)
 	return v;
 }
 
+static struct parser *
+parser(void)
+{
+	static struct parser	*p;
+
+	if (p == NULL && (p = payload_parser_new()) == NULL)
+		fail("payload_parser_new");
+	return p;
+}
+
 /* An exact-size copy, so that ASan sees a read past the end. */
 static char *
 copy(const uint8_t *data, size_t len)
@@ -148,7 +158,7 @@ fuzz_payload(const uint8_t *data, size_t len)
 	enum outcome	 o;
 
 	err[0] = '\0';
-	rc = payload_parse(body, len, &d, err, sizeof(err));
+	rc = payload_parse(parser(), body, len, &d, err, sizeof(err));
 	if (rc == -1 && err[0] == '\0')
 		fail("payload_parse failed without saying why");
 	if (rc == 0) {
