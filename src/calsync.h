@@ -108,11 +108,16 @@ enum verdict {
 };
 
 #define SIGNATURE_HEX_LEN	64
-enum verdict	 verify_signature(const struct secret [2], const char *,
+struct verifier;
+
+struct verifier	*verify_new(const struct secret [2]);
+void		 verify_free(struct verifier *);
+enum verdict	 verify_signature(struct verifier *, const char *,
 		    const void *, size_t);
-void		 verify_sign(const struct secret *, const void *, size_t,
+void		 verify_sign(struct verifier *, const void *, size_t,
 		    char [SIGNATURE_HEX_LEN + 1]);
-void		 verify_digest(const void *, size_t, unsigned char [DIGEST_LEN]);
+int		 verify_digest(struct verifier *, const void *, size_t,
+		    unsigned char [DIGEST_LEN]);
 const char	*verdict_reason(enum verdict);
 
 /* payload.c: Cal.com JSON -> struct delivery (wraps json-c) */
@@ -158,8 +163,12 @@ struct delivery {
 	bool		 full_booking;	/* organizer/attendees present */
 };
 
-int		 payload_parse(const char *, size_t, struct delivery *,
-		    char *, size_t);
+struct parser;
+
+struct parser	*payload_parser_new(void);
+void		 payload_parser_free(struct parser *);
+int		 payload_parse(struct parser *, const char *, size_t,
+		    struct delivery *, char *, size_t);
 void		 payload_free(struct delivery *);
 size_t		 utf8_truncate(const char *, size_t, size_t);
 char		*payload_answer(enum outcome, const char *, const char *,

@@ -63,6 +63,7 @@ static int
 cmd_sign(int argc, char *argv[])
 {
 	struct secret	 s[2] = { { NULL, 0 }, { NULL, 0 } };
+	struct verifier	*v = NULL;
 	char		 err[512], hex[SIGNATURE_HEX_LEN + 1], *body;
 	size_t		 len;
 	int		 rc = 1;
@@ -76,11 +77,14 @@ cmd_sign(int argc, char *argv[])
 	if ((body = slurp(argv[1], &len)) == NULL)
 		fprintf(stderr, "calsyncctl: %s: %s\n", argv[1],
 		    strerror(errno));
+	else if ((v = verify_new(s)) == NULL)
+		fprintf(stderr, "calsyncctl: out of memory\n");
 	else {
-		verify_sign(&s[0], body, len, hex);
+		verify_sign(v, body, len, hex);
 		printf("%s\n", hex);
 		rc = 0;
 	}
+	verify_free(v);
 	free(body);
 	config_free_secret(&s[0]);
 	config_free_secret(&s[1]);
@@ -166,7 +170,8 @@ cmd_deliveries(int argc, char *argv[])
 /* One delivery again: settled in SQL if it was read once, else read again
  * and applied like a live one, its row then saying what became of it. */
 static int
-replay_one(struct store *st, const struct replayable *r)
+replay_one(struct store *st, struct verifier *v, struct parser *p,
+    const struct replayable *r)
 {
 	struct delivery	 d;
 	struct applied	 a;
@@ -177,7 +182,7 @@ replay_one(struct store *st, const struct replayable *r)
 	memset(&d, 0, sizeof(d));
 	if (r->has_event)
 		rc = store_replay_event(st, r->id, &a);
-	else if (r->body == NULL || payload_parse(r->body, r->len, &d, err,
+	else if (r->body == NULL || payload_parse(p, r->body, r->len, &d, err,
 	    sizeof(err)) == -1) {
 		memset(&a, 0, sizeof(a));
 		a.outcome = OUTCOME_BAD_REQUEST;
@@ -186,7 +191,12 @@ replay_one(struct store *st, const struct replayable *r)
 		rc = store_mark_replayed(st, r->id, a.outcome, a.detail);
 	} else {
 		snprintf(id, sizeof(id), "replay-%lld", r->id);
-		verify_digest(r->body, r->len, digest);
+		if (verify_digest(v, r->body, r->len, digest) == -1) {
+			fprintf(stderr, "calsyncctl: delivery %lld: out of "
+			    "memory\n", r->id);
+			payload_free(&d);
+			return -1;
+		}
 		if ((rc = store_apply(st, id, &d, digest, r->body, r->len,
 		    &a)) == 0)
 			rc = store_mark_replayed(st, r->id, a.outcome,
@@ -205,7 +215,7 @@ replay_one(struct store *st, const struct replayable *r)
 
 /* Replay delivery id, or (id 0) every unmatched or failed one. */
 static int
-replay(struct store *st, long long id)
+replay(struct store *st, struct verifier *v, struct parser *p, long long id)
 {
 	struct replayable	*list;
 	size_t			 n, i;
@@ -219,7 +229,7 @@ replay(struct store *st, long long id)
 		fprintf(stderr, "calsyncctl: delivery %lld is not unmatched or "
 		    "failed; nothing to replay\n", id);
 	for (i = 0; i < n && rc == 0; i++)
-		rc = replay_one(st, &list[i]) == -1 ? 1 : 0;
+		rc = replay_one(st, v, p, &list[i]) == -1 ? 1 : 0;
 	store_free_replayable(list, n);
 	return rc;
 }
@@ -227,9 +237,12 @@ replay(struct store *st, long long id)
 static int
 cmd_replay(int argc, char *argv[])
 {
-	struct store	*st;
-	uint64_t	 id;
-	int		 ch, all = 0, rc = 0, k;
+	static const struct secret	 none[2];	/* a digest only */
+	struct store			*st;
+	struct verifier			*v;
+	struct parser			*p;
+	uint64_t			 id;
+	int				 ch, all = 0, rc = 0, k;
 
 	while ((ch = getopt(argc, argv, "a")) != -1)
 		if (ch == 'a')
@@ -242,10 +255,18 @@ cmd_replay(int argc, char *argv[])
 		if (parse_decimal(argv[k], INT64_MAX, &id) == -1 || id == 0)
 			usage();
 	st = open_store();
-	if (all)
-		rc = replay(st, 0);
+	v = verify_new(none);
+	p = payload_parser_new();
+	if (v == NULL || p == NULL) {
+		fprintf(stderr, "calsyncctl: out of memory\n");
+		rc = 1;
+	}
+	if (all && rc == 0)
+		rc = replay(st, v, p, 0);
 	for (k = optind; k < argc && rc == 0; k++)
-		rc = replay(st, strtoll(argv[k], NULL, 10));
+		rc = replay(st, v, p, strtoll(argv[k], NULL, 10));
+	payload_parser_free(p);
+	verify_free(v);
 	store_free(st);
 	return rc;
 }

@@ -42,11 +42,12 @@ log_emit(int priority, const char *fmt, va_list ap, int kv,
 {
 	char		 msg[1024], text[2100], esc[2048], stamp[TIMESTAMP_BUFSZ];
 	const char	*level = priority == LOG_ERR ? "error" : "info";
+	const char	*line = text;
 	struct timespec	 now;
 
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	if (kv)
-		snprintf(text, sizeof(text), "%s", msg);
+		line = msg;	/* the caller escaped its values */
 	else {
 		if (saved_errno != 0)
 			snprintf(text, sizeof(text), "%s: %s", msg,
@@ -57,14 +58,14 @@ log_emit(int priority, const char *fmt, va_list ap, int kv,
 		snprintf(text, sizeof(text), "msg=\"%s\"", esc);
 	}
 	if (to_syslog) {
-		syslog(priority, "level=%s %s", level, text);
+		syslog(priority, "level=%s %s", level, line);
 		return;
 	}
 	clock_gettime(CLOCK_REALTIME, &now);
 	timestamp_format_ms((int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000,
 	    stamp);
 	fprintf(stderr, "time=%s level=%s prog=%s pid=%d %s\n", stamp, level,
-	    progname, (int)getpid(), text);
+	    progname, (int)getpid(), line);
 }
 
 /* key=value pairs, each value already escaped by the caller. */

@@ -3,6 +3,9 @@
  * field calsync uses is described in one table with its JSON type and
  * validator; anything else in the body is ignored.  Also builds the
  * JSON answers.  The only file that uses json-c.
+ *
+ * A worker makes one struct parser at start and parses every body with
+ * it: json-c's tokener is set up once, not per delivery.
  */
 #include "config.h"
 
@@ -34,6 +37,10 @@ struct field {
 };
 
 #define AT(member)	offsetof(struct delivery, member)
+
+struct parser {
+	struct json_tokener	*tok;	/* reset after every body */
+};
 
 /*
  * Where two paths fill one member, the first one present wins: Cal.com
@@ -446,25 +453,51 @@ take_envelope(struct delivery *d, struct json_object *root, char *err,
 	return 0;
 }
 
-static struct json_object *
-parse_json(const char *body, size_t len, char *err, size_t errsz)
+struct parser *
+payload_parser_new(void)
 {
-	struct json_tokener	*tok;
+	struct parser	*p;
+
+	if ((p = calloc(1, sizeof(*p))) == NULL)
+		return NULL;
+	if ((p->tok = json_tokener_new_ex(JSON_MAX_DEPTH)) == NULL) {
+		free(p);
+		return NULL;
+	}
+	json_tokener_set_flags(p->tok,
+	    JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);
+	return p;
+}
+
+void
+payload_parser_free(struct parser *p)
+{
+	if (p == NULL)
+		return;
+	json_tokener_free(p->tok);
+	free(p);
+}
+
+static struct json_object *
+parse_json(struct parser *p, const char *body, size_t len, char *err,
+    size_t errsz)
+{
 	struct json_object	*root;
 	enum json_tokener_error	 jerr;
 	size_t			 used;
 
-	if (len > INT32_MAX || (tok = json_tokener_new_ex(JSON_MAX_DEPTH)) ==
-	    NULL) {
+	if (len > INT32_MAX) {
 		snprintf(err, errsz, "body too large to parse");
 		return NULL;
 	}
-	json_tokener_set_flags(tok,
-	    JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);
-	root = json_tokener_parse_ex(tok, body, (int)len);
-	jerr = json_tokener_get_error(tok);
-	used = json_tokener_get_parse_end(tok);
-	json_tokener_free(tok);
+	root = json_tokener_parse_ex(p->tok, body, (int)len);
+	jerr = json_tokener_get_error(p->tok);
+	used = json_tokener_get_parse_end(p->tok);
+	/*
+	 * A body that ended early leaves the tokener waiting for more, and
+	 * holding what it read: the next body must start afresh.
+	 */
+	json_tokener_reset(p->tok);
 	if (root == NULL || jerr != json_tokener_success) {
 		snprintf(err, errsz, "body is not valid JSON: %s",
 		    jerr == json_tokener_continue ? "unexpected end" :
@@ -492,14 +525,14 @@ parse_json(const char *body, size_t len, char *err, size_t errsz)
  * and uid, for the journal); payload_free() must be called either way.
  */
 int
-payload_parse(const char *body, size_t len, struct delivery *d, char *err,
-    size_t errsz)
+payload_parse(struct parser *p, const char *body, size_t len,
+    struct delivery *d, char *err, size_t errsz)
 {
 	struct json_object	*root, *payload;
 
 	memset(d, 0, sizeof(*d));
 	d->created_at = d->start = d->end = TIME_NONE;
-	if ((root = parse_json(body, len, err, errsz)) == NULL)
+	if ((root = parse_json(p, body, len, err, errsz)) == NULL)
 		return -1;
 	d->root = root;
 	if (take_envelope(d, root, err, errsz) == -1)

@@ -95,19 +95,17 @@ static void
 copy_id(struct request *r, struct fcgi *f)
 {
 	const char	*id = param(f, "REQUEST_ID");
-	size_t		 i;
+	const char	*remote = param(f, "REMOTE_ADDR");
+	size_t		 len = id != NULL ? strlen(id) : 0;
 
-	if (id != NULL && *id != '\0' && strlen(id) <= REQUEST_ID_MAX &&
-	    strspn(id, "0123456789abcdefABCDEF-") == strlen(id)) {
-		for (i = 0; id[i] != '\0'; i++)
-			r->id[i] = id[i];
-		r->id[i] = '\0';
-	} else
+	if (len > 0 && len <= REQUEST_ID_MAX &&
+	    strspn(id, "0123456789abcdefABCDEF-") == len)
+		memcpy(r->id, id, len + 1);
+	else
 		snprintf(r->id, sizeof(r->id), "%d-%lu", (int)getpid(),
 		    f->served);
-	log_escape(r->remote, sizeof(r->remote), param(f, "REMOTE_ADDR"),
-	    param(f, "REMOTE_ADDR") != NULL ?
-	    strlen(param(f, "REMOTE_ADDR")) : 0);
+	log_escape(r->remote, sizeof(r->remote), remote,
+	    remote != NULL ? strlen(remote) : 0);
 }
 
 /* Read exactly len bytes of body; a body that is shorter or longer lies. */
@@ -150,7 +148,7 @@ enum outcome
 request_read(struct fcgi *f, size_t max_body, struct request *r, char *err,
     size_t errsz)
 {
-	const char	*method, *length;
+	const char	*method, *uri, *length;
 	uint64_t	 len;
 
 	memset(r, 0, sizeof(*r));
@@ -159,11 +157,12 @@ request_read(struct fcgi *f, size_t max_body, struct request *r, char *err,
 	err[0] = '\0';
 
 	method = param(f, "REQUEST_METHOD");
-	if (path_is(param(f, "REQUEST_URI"), "/healthz"))
+	uri = param(f, "REQUEST_URI");
+	if (path_is(uri, "/healthz"))
 		r->route = ROUTE_HEALTH;
-	else if (path_is(param(f, "REQUEST_URI"), "/metrics"))
+	else if (path_is(uri, "/metrics"))
 		r->route = ROUTE_METRICS;
-	else if (!path_is(param(f, "REQUEST_URI"), WEBHOOK_PATH))
+	else if (!path_is(uri, WEBHOOK_PATH))
 		return OUTCOME_NOT_FOUND;
 	if (r->route != ROUTE_WEBHOOK)
 		return method != NULL && strcmp(method, "GET") == 0 ?

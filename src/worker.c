@@ -23,6 +23,8 @@ struct worker {
 	const struct config	*cfg;
 	struct fcgi		*fcgi;
 	struct store		*store;
+	struct verifier		*verifier;	/* keyed once */
+	struct parser		*parser;
 	struct metrics		*metrics;
 	int			 wake_fd;	/* the notifier's eventfd */
 	time_t			 drained;	/* last spool drain */
@@ -86,6 +88,19 @@ keep_refused(struct worker *w, const char *id, const char *body, size_t len,
 		    "journaled and is lost: %s", id, store_error(w->store));
 }
 
+/* The body's SHA-256 names it in the journal; only an allocation fails. */
+static int
+digest_body(struct worker *w, const char *body, size_t len,
+    unsigned char digest[DIGEST_LEN], struct result *res)
+{
+	if (verify_digest(w->verifier, body, len, digest) == 0)
+		return 0;
+	res->outcome = OUTCOME_INTERNAL;
+	res->detail = NULL;
+	res->why = "out of memory computing the body's SHA-256";
+	return -1;
+}
+
 /*
  * A verified body, from a request or from the spool: read it, apply it.
  * With the database away, a live request is spooled (202); one from the
@@ -97,9 +112,10 @@ apply_verified(struct worker *w, const char *id, const char *body,
 {
 	unsigned char	 digest[DIGEST_LEN];
 
-	verify_digest(body, len, digest);
-	if (payload_parse(body, len, &res->d, res->err, sizeof(res->err))
-	    == -1) {
+	if (digest_body(w, body, len, digest, res) == -1)
+		return from_spool ? -1 : 0;
+	if (payload_parse(w->parser, body, len, &res->d, res->err,
+	    sizeof(res->err)) == -1) {
 		res->outcome = OUTCOME_BAD_REQUEST;
 		res->detail = res->err;
 		keep_refused(w, id, body, len, digest, res);
@@ -185,7 +201,7 @@ handle(struct worker *w)
 		request_finish(&r);
 		return;
 	}
-	if ((v = verify_signature(w->cfg->secrets, r.signature, r.body,
+	if ((v = verify_signature(w->verifier, r.signature, r.body,
 	    r.len)) != VERDICT_OK) {
 		res.outcome = OUTCOME_UNAUTHORIZED;
 		res.detail = verdict_reason(v);
@@ -196,8 +212,8 @@ handle(struct worker *w)
 
 		res.outcome = OUTCOME_UNSUPPORTED_TYPE;
 		res.detail = outcome_info(res.outcome)->message;
-		verify_digest(r.body, r.len, digest);
-		keep_refused(w, r.id, r.body, r.len, digest, &res);
+		if (digest_body(w, r.body, r.len, digest, &res) == 0)
+			keep_refused(w, r.id, r.body, r.len, digest, &res);
 		goto answer;
 	}
 	apply_verified(w, r.id, r.body, r.len, 0, &res);
@@ -338,10 +354,14 @@ worker_run(const struct config *cfg, int listen_fd, int wake_fd,
 		return rc == 0 ? 0 : 1;
 	rc = 1;
 	if ((w.fcgi = fcgi_new(listen_fd)) == NULL ||
-	    (w.store = store_new(cfg->database_url)) == NULL)
+	    (w.store = store_new(cfg->database_url)) == NULL ||
+	    (w.verifier = verify_new(cfg->secrets)) == NULL ||
+	    (w.parser = payload_parser_new()) == NULL)
 		log_warnx("worker: out of memory");
 	else
 		rc = serve(&w, listen_fd, sig_fd);
+	payload_parser_free(w.parser);
+	verify_free(w.verifier);
 	store_free(w.store);
 	fcgi_free(w.fcgi);
 	close(sig_fd);

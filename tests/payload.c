@@ -1,7 +1,8 @@
 /*
  * tests/payload.c: payload_parse on Cal.com's documented bodies, the seed
  * guide's simplified ones, and what it must refuse or tolerate; the
- * derived values; utf8_truncate; and payload_answer's JSON.
+ * derived values; one parser for many bodies, as a worker keeps it;
+ * utf8_truncate; and payload_answer's JSON.
  */
 #include "config.h"
 
@@ -455,8 +456,9 @@ body_of(const struct pcase *c, size_t *len)
 	return buf;
 }
 
+/* One parser for every case, as a worker parses every body with one. */
 static void
-parse_cases(void)
+parse_cases(struct parser *p)
 {
 	const struct pcase	*c;
 	struct delivery		 d;
@@ -472,7 +474,7 @@ parse_cases(void)
 			continue;
 		}
 		err[0] = '\0';
-		rc = payload_parse(body, len, &d, err, sizeof(err));
+		rc = payload_parse(p, body, len, &d, err, sizeof(err));
 		if (c->err != NULL) {
 			is_int(rc, -1, "%s: refused", c->name);
 			ok(err[0] != '\0' && strstr(err, c->err) != NULL,
@@ -491,6 +493,47 @@ parse_cases(void)
 		free(body);
 	}
 	ok(d.root == NULL, "payload_free releases the tree");
+}
+
+/*
+ * Whatever the last body left in the parser (a body cut short leaves
+ * json-c waiting for the rest), the next one is read from its start.
+ */
+static void
+reuse_cases(struct parser *p)
+{
+	static const char *const before[] = {
+		"{\"triggerEvent\":",		/* cut short */
+		"{\"triggerEvent\":\"PING\",\"payload\":{\"a\":[{\"b\":",
+		ENV("PING", "") "x",		/* trailing garbage */
+		"\"",				/* an open string */
+		"{\"triggerEvent\":\"\xc3",	/* cut inside UTF-8 */
+		CREATED(BOOKING),		/* a good one */
+	};
+	static const char	 good[] = CREATED(BOOKING);
+	struct delivery		 d;
+	char			 err[512];
+	size_t			 i;
+	int			 rc;
+
+	for (i = 0; i < sizeof(before) / sizeof(before[0]); i++) {
+		payload_parse(p, before[i], strlen(before[i]), &d, err,
+		    sizeof(err));
+		payload_free(&d);
+		err[0] = '\0';
+		rc = payload_parse(p, good, sizeof(good) - 1, &d, err,
+		    sizeof(err));
+		is_int(rc, 0, "reuse %zu: the next body accepted%s%s", i,
+		    rc == 0 ? "" : ": ", err);
+		is_str(d.uid, "b1", "reuse %zu: and read from its start", i);
+		payload_free(&d);
+	}
+	rc = payload_parse(p, before[0], strlen(before[0]), &d, err,
+	    sizeof(err));
+	is_int(rc, -1, "reuse: a body cut short is refused on a used parser");
+	ok(strstr(err, "unexpected end") != NULL, "reuse: as ending early (%s)",
+	    err);
+	payload_free(&d);
 }
 
 static const struct {
@@ -576,7 +619,15 @@ answer_cases(void)
 int
 main(void)
 {
-	parse_cases();
+	struct parser	*p = payload_parser_new();
+
+	ok(p != NULL, "payload_parser_new");
+	if (p == NULL)
+		return tap_done();
+	parse_cases(p);
+	reuse_cases(p);
+	payload_parser_free(p);
+	payload_parser_free(NULL);
 	truncate_cases();
 	answer_cases();
 	return tap_done();

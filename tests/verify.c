@@ -1,7 +1,8 @@
 /*
  * tests/verify.c: verify_sign and verify_signature against RFC 4231's
  * HMAC-SHA256 vectors and a Cal.com-shaped delivery, every verdict,
- * verdict_reason, and verify_digest against FIPS 180-2.
+ * verdict_reason, and verify_digest against FIPS 180-2; and one verifier
+ * used many times over, as a worker does.
  */
 #include "config.h"
 
@@ -107,6 +108,35 @@ static const char created_sig[] =
 static const char empty_sig[] =
     "4c89ed731a77feb57d9a4300931f97cb579f96e254fae7ebe02c38c5355bf8e9";
 
+/* A verifier made for one call; reuse() keeps one for many. */
+static enum verdict
+check(const struct secret s[2], const char *header, const void *body,
+    size_t len)
+{
+	struct verifier	*v = verify_new(s);
+	enum verdict	 r = VERDICT_MISSING;
+
+	if (v == NULL)
+		ok(0, "verify_new");
+	else
+		r = verify_signature(v, header, body, len);
+	verify_free(v);
+	return r;
+}
+
+static void
+sign(const struct secret *current, const void *body, size_t len,
+    char hex[SIGNATURE_HEX_LEN + 1])
+{
+	struct secret	 s[2] = { *current, { NULL, 0 } };
+	struct verifier	*v = verify_new(s);
+
+	hex[0] = '\0';
+	if (v != NULL)
+		verify_sign(v, body, len, hex);
+	verify_free(v);
+}
+
 static void
 rfc_vectors(void)
 {
@@ -127,10 +157,10 @@ rfc_vectors(void)
 			data = rfc4231[i].rfc_case == 3 ? dd : cd;
 
 		memset(hex, 'x', sizeof(hex));
-		verify_sign(&s[0], data, rfc4231[i].datalen, hex);
+		sign(&s[0], data, rfc4231[i].datalen, hex);
 		is_str(hex, rfc4231[i].mac, "RFC 4231 case %d: verify_sign",
 		    rfc4231[i].rfc_case);
-		is_int(verify_signature(s, rfc4231[i].mac, data,
+		is_int(check(s, rfc4231[i].mac, data,
 		    rfc4231[i].datalen), VERDICT_OK,
 		    "RFC 4231 case %d: lowercase hex accepted",
 		    rfc4231[i].rfc_case);
@@ -139,20 +169,20 @@ rfc_vectors(void)
 			hex[j] = rfc4231[i].mac[j] >= 'a' ?
 			    rfc4231[i].mac[j] - 'a' + 'A' : rfc4231[i].mac[j];
 		hex[j] = '\0';
-		is_int(verify_signature(s, hex, data, rfc4231[i].datalen),
+		is_int(check(s, hex, data, rfc4231[i].datalen),
 		    VERDICT_OK, "RFC 4231 case %d: UPPERCASE hex accepted",
 		    rfc4231[i].rfc_case);
 		snprintf(hdr, sizeof(hdr), "sha256=%s", rfc4231[i].mac);
-		is_int(verify_signature(s, hdr, data, rfc4231[i].datalen),
+		is_int(check(s, hdr, data, rfc4231[i].datalen),
 		    VERDICT_OK, "RFC 4231 case %d: sha256= prefix accepted",
 		    rfc4231[i].rfc_case);
 		snprintf(hdr, sizeof(hdr), "SHA256=%s", hex);
-		is_int(verify_signature(s, hdr, data, rfc4231[i].datalen),
+		is_int(check(s, hdr, data, rfc4231[i].datalen),
 		    VERDICT_OK, "RFC 4231 case %d: SHA256= prefix, upper hex",
 		    rfc4231[i].rfc_case);
 		/* The whole key counts: one byte less is another key. */
 		s[0].len--;
-		is_int(verify_signature(s, rfc4231[i].mac, data,
+		is_int(check(s, rfc4231[i].mac, data,
 		    rfc4231[i].datalen), VERDICT_MISMATCH,
 		    "RFC 4231 case %d: key one byte short -> MISMATCH",
 		    rfc4231[i].rfc_case);
@@ -165,13 +195,18 @@ calcom_form(void)
 	struct secret	 s[2] = { { "calsync-test-secret", 19 }, { NULL, 0 } };
 	struct secret	 other[2] = { { "calsync-test-secreT", 19 }, { NULL, 0 } };
 	struct secret	 longer[2] = { { "calsync-test-secret!", 20 }, { NULL, 0 } };
+	struct verifier	*v = verify_new(s);
 	char		 hex[SIGNATURE_HEX_LEN + 1], body[sizeof(created)];
 	char		*p;
 
+	/* One verifier for all of s's checks, as a worker keeps it. */
+	ok(v != NULL, "verify_new with the current secret");
+	if (v == NULL)
+		return;
 	is_int(sizeof(created) - 1, 2582, "compact body is 2582 bytes");
-	verify_sign(&s[0], created, sizeof(created) - 1, hex);
+	verify_sign(v, created, sizeof(created) - 1, hex);
 	is_str(hex, created_sig, "verify_sign = openssl's signature");
-	is_int(verify_signature(s, created_sig, created, sizeof(created) - 1),
+	is_int(verify_signature(v, created_sig, created, sizeof(created) - 1),
 	    VERDICT_OK, "Cal.com BOOKING_CREATED: bare lowercase hex OK");
 
 	memcpy(body, created, sizeof(created));
@@ -179,27 +214,30 @@ calcom_form(void)
 	ok(p != NULL, "body has \"length\":15 to alter");
 	if (p != NULL)
 		p[10] = '6';
-	is_int(verify_signature(s, created_sig, body, sizeof(body) - 1),
+	is_int(verify_signature(v, created_sig, body, sizeof(body) - 1),
 	    VERDICT_MISMATCH, "one byte of the body changed -> MISMATCH");
-	is_int(verify_signature(s, created_sig, created, sizeof(created) - 2),
+	is_int(verify_signature(v, created_sig, created, sizeof(created) - 2),
 	    VERDICT_MISMATCH, "body one byte short -> MISMATCH");
-	is_int(verify_signature(s, created_sig, created, sizeof(created)),
+	is_int(verify_signature(v, created_sig, created, sizeof(created)),
 	    VERDICT_MISMATCH, "body with its NUL appended -> MISMATCH");
-	is_int(verify_signature(other, created_sig, created,
+	is_int(check(other, created_sig, created,
 	    sizeof(created) - 1), VERDICT_MISMATCH,
 	    "another secret -> MISMATCH");
-	is_int(verify_signature(longer, created_sig, created,
+	is_int(check(longer, created_sig, created,
 	    sizeof(created) - 1), VERDICT_MISMATCH,
 	    "the secret with a byte appended -> MISMATCH");
 
-	verify_sign(&s[0], "", 0, hex);
+	verify_sign(v, "", 0, hex);
 	is_str(hex, empty_sig, "empty body: verify_sign = openssl's");
-	is_int(verify_signature(s, empty_sig, "", 0), VERDICT_OK,
+	is_int(verify_signature(v, empty_sig, "", 0), VERDICT_OK,
 	    "empty body: its signature accepted");
-	is_int(verify_signature(s, created_sig, "", 0), VERDICT_MISMATCH,
+	is_int(verify_signature(v, created_sig, "", 0), VERDICT_MISMATCH,
 	    "empty body: another body's signature -> MISMATCH");
-	is_int(verify_signature(s, empty_sig, created, sizeof(created) - 1),
+	is_int(verify_signature(v, empty_sig, created, sizeof(created) - 1),
 	    VERDICT_MISMATCH, "empty body's signature on a body -> MISMATCH");
+	is_int(verify_signature(v, created_sig, created, sizeof(created) - 1),
+	    VERDICT_OK, "the same verifier, after all that: still OK");
+	verify_free(v);
 }
 
 /* Headers refused before any HMAC is computed. */
@@ -257,13 +295,13 @@ rotation(void)
 	struct secret	 old[2] = { { "old-secret", 10 }, { NULL, 0 } };
 	char		 hex[SIGNATURE_HEX_LEN + 1];
 
-	verify_sign(&old[0], created, sizeof(created) - 1, hex);
-	is_int(verify_signature(both, hex, created, sizeof(created) - 1),
+	sign(&old[0], created, sizeof(created) - 1, hex);
+	is_int(check(both, hex, created, sizeof(created) - 1),
 	    VERDICT_OK, "rotation: signed with the previous secret, accepted");
-	is_int(verify_signature(one, hex, created, sizeof(created) - 1),
+	is_int(check(one, hex, created, sizeof(created) - 1),
 	    VERDICT_MISMATCH, "rotation over: the previous secret refused");
-	verify_sign(&one[0], created, sizeof(created) - 1, hex);
-	is_int(verify_signature(both, hex, created, sizeof(created) - 1),
+	sign(&one[0], created, sizeof(created) - 1, hex);
+	is_int(check(both, hex, created, sizeof(created) - 1),
 	    VERDICT_OK, "rotation: signed with the new secret, accepted");
 }
 
@@ -276,7 +314,7 @@ verdicts(void)
 	int		 v, w;
 
 	for (i = 0; i < sizeof(headers) / sizeof(headers[0]); i++)
-		is_int(verify_signature(s, headers[i].header, created,
+		is_int(check(s, headers[i].header, created,
 		    sizeof(created) - 1), headers[i].want, "%s -> verdict %d",
 		    headers[i].what, (int)headers[i].want);
 
@@ -301,6 +339,7 @@ verdicts(void)
 static void
 digests(void)
 {
+	static const struct secret	 none[2];
 	static const unsigned char abc[DIGEST_LEN] = {
 		0xba, 0x78, 0x16, 0xbf, 0x8f, 0x01, 0xcf, 0xea,
 		0x41, 0x41, 0x40, 0xde, 0x5d, 0xae, 0x22, 0x23,
@@ -313,18 +352,84 @@ digests(void)
 		0x27, 0xae, 0x41, 0xe4, 0x64, 0x9b, 0x93, 0x4c,
 		0xa4, 0x95, 0x99, 0x1b, 0x78, 0x52, 0xb8, 0x55,
 	};
+	struct verifier	*v = verify_new(none);
 	unsigned char	 out[DIGEST_LEN];
+	char		 hex[SIGNATURE_HEX_LEN + 1];
 
+	/* calsyncctl replay: a digest without any secret. */
+	ok(v != NULL, "verify_new without a secret");
+	if (v == NULL)
+		return;
 	memset(out, 0, sizeof(out));
-	verify_digest("abc", 3, out);
+	is_int(verify_digest(v, "abc", 3, out), 0, "verify_digest succeeds");
 	ok(memcmp(out, abc, DIGEST_LEN) == 0,
 	    "verify_digest(\"abc\") = FIPS 180-2 B.1");
 	memset(out, 0, sizeof(out));
-	verify_digest("", 0, out);
+	verify_digest(v, "", 0, out);
 	ok(memcmp(out, empty, DIGEST_LEN) == 0,
 	    "verify_digest(\"\") = SHA-256 of the empty string");
-	verify_digest("abd", 3, out);
+	verify_digest(v, "abd", 3, out);
 	ok(memcmp(out, abc, DIGEST_LEN) != 0, "verify_digest(\"abd\") differs");
+	memset(out, 0, sizeof(out));
+	verify_digest(v, "abc", 3, out);
+	ok(memcmp(out, abc, DIGEST_LEN) == 0,
+	    "verify_digest(\"abc\") again on the same verifier");
+	is_int(verify_signature(v, created_sig, created, sizeof(created) - 1),
+	    VERDICT_MISMATCH, "no secret: the right signature -> MISMATCH");
+	memset(hex, 'x', sizeof(hex));
+	verify_sign(v, created, sizeof(created) - 1, hex);
+	is_str(hex, "", "no secret: verify_sign gives nothing");
+	verify_free(v);
+}
+
+/*
+ * A worker keys its verifier once and uses it for every delivery: each
+ * check must start from the key alone, whatever came before it, and the
+ * verifier must not depend on the secret's buffer once made.
+ */
+static void
+reuse(void)
+{
+	char		 cur[] = "new-secret", prev[] = "old-secret";
+	struct secret	 both[2] = { { cur, 10 }, { prev, 10 } };
+	struct secret	 old[2] = { { "old-secret", 10 }, { NULL, 0 } };
+	struct verifier	*v = verify_new(both);
+	char		 hex[SIGNATURE_HEX_LEN + 1];
+	char		 oldhex[SIGNATURE_HEX_LEN + 1];
+	unsigned char	 d1[DIGEST_LEN], d2[DIGEST_LEN];
+	int		 i, good = 0;
+
+	ok(v != NULL, "verify_new with two secrets");
+	if (v == NULL)
+		return;
+	sign(&old[0], created, sizeof(created) - 1, oldhex);
+	verify_sign(v, created, sizeof(created) - 1, hex);
+	/* The caller may cleanse its secrets: the verifier has its own. */
+	memset(cur, 'x', sizeof(cur) - 1);
+	memset(prev, 'x', sizeof(prev) - 1);
+	for (i = 0; i < 100; i++) {
+		/* Interleaved: the previous secret, MISMATCH, MALFORMED. */
+		good += verify_signature(v, hex, created,
+		    sizeof(created) - 1) == VERDICT_OK;
+		good += verify_signature(v, oldhex, created,
+		    sizeof(created) - 1) == VERDICT_OK;
+		good += verify_signature(v, created_sig, created,
+		    sizeof(created) - 1) == VERDICT_MISMATCH;
+		good += verify_signature(v, hex, created,
+		    sizeof(created) - 2) == VERDICT_MISMATCH;
+		good += verify_signature(v, "sha256=zz", created,
+		    sizeof(created) - 1) == VERDICT_MALFORMED;
+		good += verify_signature(v, hex, "", 0) == VERDICT_MISMATCH;
+	}
+	is_int(good, 600, "one verifier, 600 checks, every verdict right");
+	verify_digest(v, created, sizeof(created) - 1, d1);
+	verify_signature(v, hex, created, sizeof(created) - 1);
+	verify_digest(v, created, sizeof(created) - 1, d2);
+	ok(memcmp(d1, d2, DIGEST_LEN) == 0,
+	    "verify_digest unaffected by the checks between");
+	verify_free(v);
+	verify_free(NULL);
+	ok(1, "verify_free(NULL) is harmless");
 }
 
 int
@@ -335,5 +440,6 @@ main(void)
 	verdicts();
 	rotation();
 	digests();
+	reuse();
 	return tap_done();
 }
