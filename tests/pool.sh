@@ -161,6 +161,7 @@ t_is "database down and the spool unwritable: 503" "$STATUS" 503
 t_like "... and calsync says so loudly" "$(tail -n 3 "$STACK_DIR/calsync.log")" \
     "could not be spooled either"
 chmod 700 "$STACK_DIR/spool"
+sleep 1.5		# down long enough for the notifier to look
 stack_pg_start >&2
 f=$(body created)
 fcgi "$f"
@@ -169,6 +170,15 @@ for _ in $(seq 30); do [ -z "$(ls "$STACK_DIR/spool")" ] && break; sleep 0.2; do
 t_is "database back: the spool is drained" "$(ls "$STACK_DIR/spool" | wc -l)" 0
 t_is "... into an appointment" "$(sql "SELECT count(*) FROM calsync.bookings
     WHERE uid = '$(json_field "$g" uid)'")" 1
+# The notifier looks every second: it saw the database down, said so once,
+# and says when it announces again.
+for _ in $(seq 30); do [ "$(sql "SELECT count(*) FROM calsync.changes")" = 0 ] && break; sleep 0.2; done
+t_is "database back: the notifier announced what waited" \
+    "$(sql "SELECT count(*) FROM calsync.changes")" 0
+t_is "... having said once that changes wait" \
+    "$(grep -c 'notifier: changes are kept in calsync.changes' "$STACK_DIR/calsync.log")" 1
+t_ok "... and that it announces again" \
+    grep -q 'notifier: announcing changes again' "$STACK_DIR/calsync.log"
 
 # --- calsyncctl
 t_is "calsyncctl sign: what Cal.com sends" \
