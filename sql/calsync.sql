@@ -473,8 +473,8 @@ BEGIN
 				    WHERE s.appointment_id = v_other);
 				IF FOUND THEN
 					changed := true;
-					PERFORM calsync.record_change(v_other, 'deleted',
-					    NULL, p_uids[1]);
+					PERFORM calsync.record_change(v_other,
+					    'deleted', NULL, p_uids[1]);
 				END IF;
 			END IF;
 		END LOOP;
@@ -489,7 +489,8 @@ BEGIN
 			    n.cancelled_at, v_now, v_now)
 			RETURNING id INTO v_id;
 			changed := true;
-			PERFORM calsync.record_change(v_id, 'created', n.status, p_uids[1]);
+			PERFORM calsync.record_change(v_id, 'created', n.status,
+			    p_uids[1]);
 		ELSE
 			SELECT * INTO sh FROM calsync.settled s
 			WHERE s.appointment_id = v_id;
@@ -520,8 +521,8 @@ BEGIN
 			    sh.cancellation_reason, sh.cancelled_at, sh.notes);
 			IF FOUND THEN
 				changed := true;
-				PERFORM calsync.record_change(v_id, 'updated', n.status,
-				    p_uids[1]);
+				PERFORM calsync.record_change(v_id, 'updated',
+				    n.status, p_uids[1]);
 			END IF;
 		END IF;
 		INSERT INTO calsync.settled AS s VALUES (v_id, n.scheduled_at,
@@ -568,7 +569,8 @@ BEGIN
 		    sh.duration_minutes, sh.location, sh.status);
 		IF FOUND THEN
 			changed := true;
-			PERFORM calsync.record_change(v_id, 'updated', w.status, p_uids[1]);
+			PERFORM calsync.record_change(v_id, 'updated', w.status,
+			    p_uids[1]);
 			INSERT INTO calsync.settled AS s (appointment_id,
 			    scheduled_at, duration_minutes, location, status)
 			VALUES (v_id, w.scheduled_at, w.duration_minutes, w.location,

@@ -266,6 +266,11 @@ for n in $(seq "$HISTORIES"); do
 done
 t_is "property: $runs shuffled deliveries of $HISTORIES histories ($events events) end as in order" "$bad" 0
 t_is "every shuffled delivery was answered 2xx" "$(cat "$STACK_DIR/failed")" ""
+# ... and if not, what calsync logged of them.
+grep -o '"request_id":"[^"]*"' "$STACK_DIR/failed" | cut -d'"' -f4 |
+    while read -r id; do
+	grep -h "id=$id\b" "$STACK_DIR/calsync.log" "$STACK_DIR/pool2.log"
+    done | sed 's/^/# /'
 t_not "no worker crashed" grep -q "killed by signal" \
     "$STACK_DIR/calsync.log" "$STACK_DIR/pool2.log"
 
