@@ -340,20 +340,16 @@ BEGIN
 END
 $$;
 
--- Lock the uids of a booking and every uid linked to them (reschedules,
--- shared appointments), growing the set until it is closed.  Two workers
--- handling events of one booking wait for each other here; a deadlock
--- between two growing sets is retried by calsync.
-CREATE OR REPLACE FUNCTION calsync.lock_booking(p_uids text[])
+-- The uids of a booking and every uid linked to them (reschedules, shared
+-- appointments), as committed now: the closure, sorted.
+CREATE OR REPLACE FUNCTION calsync.linked_uids(p_uids text[])
 RETURNS text[] LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
 	v_all	text[] := '{}';
 	v_more	text[] := ARRAY(SELECT DISTINCT u FROM unnest(p_uids) u
-		    WHERE u IS NOT NULL ORDER BY 1);
+		    WHERE u IS NOT NULL);
 BEGIN
 	WHILE cardinality(v_more) > 0 LOOP
-		PERFORM pg_advisory_xact_lock(hashtextextended(u, 7710585))
-		FROM unnest(v_more) u;
 		v_all := v_all || v_more;
 		v_more := ARRAY(SELECT DISTINCT x FROM (
 			SELECT e.uid FROM calsync.events e
@@ -365,7 +361,40 @@ BEGIN
 			SELECT o.uid FROM calsync.bookings b
 			JOIN calsync.bookings o USING (appointment_id)
 			WHERE b.uid = ANY (v_all)) l (x)
-		    WHERE x IS NOT NULL AND NOT x = ANY (v_all) ORDER BY 1);
+		    WHERE x IS NOT NULL AND NOT x = ANY (v_all));
+	END LOOP;
+	RETURN ARRAY(SELECT u FROM unnest(v_all) u ORDER BY u);
+END
+$$;
+
+-- Lock a booking: its uids and every uid linked to them.  Two deliveries
+-- of one booking wait for each other here, and never in a cycle: a
+-- delivery waits only for the locks it takes first, all in one order.
+-- What commits meanwhile may link more uids; those are taken without
+-- waiting, and if another delivery holds one, this one starts again
+-- (a serialization failure, which calsync retries).  Waiting for them
+-- instead could deadlock, and a deadlock costs a second to detect.
+CREATE OR REPLACE FUNCTION calsync.lock_booking(p_uids text[])
+RETURNS text[] LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+	v_all	text[] := calsync.linked_uids(p_uids);
+	v_now	text[];
+	u	text;
+BEGIN
+	PERFORM pg_advisory_xact_lock(hashtextextended(x, 7710585))
+	FROM unnest(v_all) x;
+	LOOP
+		v_now := calsync.linked_uids(v_all);
+		EXIT WHEN v_now <@ v_all;
+		FOR u IN SELECT unnest(v_now) EXCEPT SELECT unnest(v_all) LOOP
+			IF NOT pg_try_advisory_xact_lock(
+			    hashtextextended(u, 7710585)) THEN
+				RAISE EXCEPTION 'booking % is being changed by '
+				    'another delivery', u
+				    USING ERRCODE = 'serialization_failure';
+			END IF;
+		END LOOP;
+		v_all := v_now;
 	END LOOP;
 	RETURN v_all;
 END

@@ -8,13 +8,15 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #include <libpq-fe.h>
 
 #include "calsync.h"
 
 #define APPLY_PARAMS	22
-#define TRIES		5	/* for serialization failures and deadlocks */
+#define TRIES		8	/* for serialization failures and deadlocks */
 #define STATEMENT_TIMEOUT	"15s"
 #define LOCK_TIMEOUT		"10s"
 
@@ -206,6 +208,20 @@ retryable(const PGresult *res)
 }
 
 /*
+ * Before try n + 1 (n >= 1): 5 ms, 10, 20, ... plus up to 5 ms more that
+ * differ from worker to worker, so two deliveries that collided do not
+ * collide again at once.  Eight tries wait 0.7 s at the most.
+ */
+static void
+back_off(int n)
+{
+	long		 us = (5000L << (n - 1)) + (long)(getpid() % 5000);
+	struct timespec	 t = { us / 1000000, us % 1000000 * 1000 };
+
+	nanosleep(&t, NULL);
+}
+
+/*
  * Run a prepared or plain statement; the caller clears the result.
  * Deadlocks and serialization failures are tried again, and so is a
  * connection that broke since its last use (a restart, a failover: it
@@ -224,6 +240,9 @@ run(struct store *s, const char *what, const char *stmt, const char *sql,
 
 	*out = NULL;
 	for (try = 0; try < TRIES; try++) {
+		/* Not after a broken connection: that one is made again now. */
+		if (try > 0 && PQstatus(conn) == CONNECTION_OK)
+			back_off(try);
 		PQclear(res);
 		if ((conn = store_conn(s)) == NULL)
 			return OUTCOME_UNAVAILABLE;
