@@ -631,6 +631,7 @@ CREATE OR REPLACE FUNCTION calsync.apply_delivery(
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp
 -- Its statements and those of the functions it calls are planned once per
 -- connection: a plan made for one delivery's values would be no better.
+-- (A plan is made again when ANALYZE renews its tables' statistics.)
 SET plan_cache_mode = force_generic_plan AS $$
 DECLARE
 	v_clock		timestamptz := coalesce(p_created_at, now()) +

@@ -417,8 +417,9 @@ supervise(struct config *cfg, const struct pool *p, int n,
 		sig = sigtimedwait(set, NULL, &tick);
 		if (sig == SIGCHLD || sig == -1)
 			reap(slots, n + 1, stopping, p->metrics);
+		/* The workers only: the notifier reads no secret. */
 		if (sig == SIGHUP && !stopping)
-			reload(cfg, slots, n + 1);
+			reload(cfg, slots, n);
 		if ((sig == SIGTERM || sig == SIGINT) && !stopping) {
 			/* Workers finish the request in hand, then exit. */
 			log_info("stopping: waiting for %d workers",

@@ -39,8 +39,10 @@ sleep 2
 kill -9 $(stack_workers | tail -n 1)			# ... a worker dies meanwhile
 stack_pg_start >&2				# ... and comes back
 sleep 1
+notifier=$(stack_notifier)
 kill -HUP "$CALSYNC_PID"			# secrets read again
 sleep 1
+notifier_after_hup=$(stack_notifier)
 stack_replace_calsync 2 >&2			# a restart, new binary
 wait "$sender"
 
@@ -75,6 +77,8 @@ t_ok "the faults happened: deliveries spooled while the database was away" \
     grep -q "remote=spool" "$STACK_DIR/calsync.log"
 t_ok "the faults happened: SIGHUP replaced the workers" grep -q \
     "SIGHUP: secrets read again" "$STACK_DIR/calsync.log"
+t_ok "... and left the notifier (it reads no secret)" \
+    test -n "$notifier" -a "$notifier_after_hup" = "$notifier"
 t_ok "the faults happened: a new calsync took the socket over" grep -q \
     "took over" "$STACK_DIR/calsync.log"
 t_done
