@@ -206,6 +206,16 @@ f=$(body created ORGANIZER=Guilherme@GAPersonal.com STUDENT=ANA@EXAMPLE.COM)
 u=$(json_field "$f" uid)
 post "$f"
 t_is "emails match in any case" "$(appointment "$u" "trainer_id, student_id")" "$TRAINER|$ANA"
+# Not ASCII: more bytes than characters, so the lower-case scan must not
+# pass it by for its byte count (24 here, 23 characters).
+ANGELA=66666666-6666-4666-8666-666666666666
+sql "INSERT INTO public.users (id, email, role, full_name, inserted_at,
+    updated_at) VALUES ('$ANGELA', 'Ângela.Souza@Example.com', 'student',
+    'Ângela Souza', now(), now())" >/dev/null
+f=$(body created STUDENT=ângela.souza@example.com)
+u=$(json_field "$f" uid)
+post "$f"
+t_is "a non-ASCII email matches in any case" "$(appointment "$u" student_id)" "$ANGELA"
 f=$(body created STUDENT=guest-not-a-student@example.com)
 sed -i 's/additional-guest@example.com/bruno.lima@example.com/g' "$f"
 u=$(json_field "$f" uid)
