@@ -192,6 +192,11 @@ out=$(CALCOM_WEBHOOK_SECRET=$STACK_SECRET "$CTL" deliveries -n 2)
 t_is "calsyncctl deliveries: a header and two lines" "$(printf '%s\n' "$out" | wc -l)" 3
 t_like "calsyncctl deliveries: trigger, uid, outcome" "$out" \
     "BOOKING_CREATED +$(json_field "$f" uid) +applied"
+stack_psql -f "$top_srcdir/sql/calsync.sql" >/dev/null
+t_is "calsync.sql loads again on a live database" "$?" 0
+t_is "delivery bodies are compressed with lz4 (this server has it)" \
+    "$(stack_psql -c "SELECT attcompression FROM pg_catalog.pg_attribute
+        WHERE attrelid = 'calsync.deliveries'::regclass AND attname = 'body'")" l
 stack_psql -c "DELETE FROM calsync.schema_version WHERE version = 2" >/dev/null
 out=$(CALCOM_WEBHOOK_SECRET=$STACK_SECRET "$CTL" check 2>&1)
 t_is "calsyncctl check, old schema: exit 1" "$?" 1
