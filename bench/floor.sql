@@ -1,0 +1,41 @@
+-- floor.sql: bench/run --floor puts this apply_delivery in place of
+-- calsync's, on the bench's own throwaway database only.  It is the least
+-- a receiver of this shape does for a BOOKING_CREATED: find the trainer and
+-- the booker by their exact email, insert the appointment, journal the
+-- body, in one transaction.  None of what keeps calsync correct is here:
+-- no events, so no ordering of late or out-of-order deliveries; no
+-- reschedule links, no duplicate detection, no case-insensitive email, no
+-- guests, no change announcements.  What the stack does with it is the most
+-- any receiver could do on this machine.
+CREATE OR REPLACE FUNCTION calsync.apply_delivery(
+	p_request_id text, p_trigger text, p_created_at timestamptz,
+	p_uid text, p_reschedule_uid text,
+	p_start timestamp, p_duration integer,
+	p_title text, p_event_type text, p_event_slug text,
+	p_description text, p_booker_notes text, p_location text,
+	p_cancellation_reason text,
+	p_organizer_email text, p_attendee_emails text[], p_no_show boolean[],
+	p_trainer_id uuid, p_student_id uuid, p_full_booking boolean,
+	p_body_sha256 bytea, p_body bytea,
+	OUT outcome text, OUT appointment_id uuid, OUT detail text)
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp
+SET plan_cache_mode = force_generic_plan AS $$
+DECLARE
+	v_now	timestamp(0) := now() AT TIME ZONE 'UTC';
+BEGIN
+	INSERT INTO public.appointments (trainer_id, student_id, scheduled_at,
+	    duration_minutes, status, location, notes, inserted_at, updated_at)
+	VALUES ((SELECT u.id FROM public.users u
+	        WHERE u.email = p_organizer_email AND u.role = 'trainer'),
+	    (SELECT u.id FROM public.users u
+	        WHERE u.email = p_attendee_emails[1] AND u.role = 'student'),
+	    p_start, coalesce(p_duration, 60), 'scheduled', p_location,
+	    'cal.com:' || p_uid, v_now, v_now)
+	RETURNING id INTO appointment_id;
+	outcome := 'applied';
+	INSERT INTO calsync.deliveries (request_id, trigger, uid,
+	    event_created_at, body_sha256, outcome, appointment_id, body)
+	VALUES (p_request_id, p_trigger, p_uid, p_created_at, p_body_sha256,
+	    outcome, apply_delivery.appointment_id, p_body);
+END
+$$;
