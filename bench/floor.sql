@@ -7,17 +7,11 @@
 -- reschedule links, no duplicate detection, no case-insensitive email, no
 -- guests, no change announcements.  What the stack does with it is the most
 -- any receiver could do on this machine.
-CREATE OR REPLACE FUNCTION calsync.apply_delivery(
-	p_request_id text, p_trigger text, p_created_at timestamptz,
-	p_uid text, p_reschedule_uid text,
-	p_start timestamp, p_duration integer,
-	p_title text, p_event_type text, p_event_slug text,
-	p_description text, p_booker_notes text, p_location text,
-	p_cancellation_reason text,
-	p_organizer_email text, p_attendee_emails text[], p_no_show boolean[],
-	p_trainer_id uuid, p_student_id uuid, p_full_booking boolean,
-	p_body_sha256 bytea, p_body bytea,
-	OUT outcome text, OUT appointment_id uuid, OUT detail text)
+--
+-- The signature is calsync's own, read from the database (bench/run sets
+-- :signature): CREATE OR REPLACE with any other would add a second
+-- function beside calsync's, and the bench would time calsync's.
+CREATE OR REPLACE FUNCTION calsync.apply_delivery(:signature)
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp
 SET plan_cache_mode = force_generic_plan AS $$
 DECLARE
