@@ -6,7 +6,7 @@
 set -u
 . "$top_srcdir/tests/tap.sh"
 
-[ "$(id -u)" = 0 ] || t_bail "run as root: the test installs the package"
+t_require "needs root: the test installs the package" test "$(id -u)" = 0
 for p in dpkg-buildpackage dh; do
 	command -v "$p" >/dev/null || t_bail "no $p: apt-get install dpkg-dev debhelper"
 done

@@ -8,6 +8,7 @@ set -u
 . "$top_srcdir/tests/stack.sh"
 . "$top_srcdir/tests/tap.sh"
 trap stack_stop EXIT
+t_require_stack
 stack_start 2 >&2 || t_bail "the stack did not start (see above)"
 N=${FAULT_DELIVERIES:-240}
 

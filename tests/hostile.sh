@@ -19,6 +19,7 @@ trap stack_stop EXIT
 # A secret of its own, to look for in the log.
 STACK_SECRET=hostile-$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')
 export STACK_SECRET
+t_require_stack
 stack_start 2 >&2 || t_bail "the stack did not start (see above)"
 
 HOSTILE=$top_srcdir/tests/hostile

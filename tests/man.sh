@@ -8,10 +8,7 @@ set -u
 man=$top_srcdir/man
 pages=(calsync.8 calsyncctl.8)
 
-if ! command -v mandoc >/dev/null; then
-	echo "Bail out! mandoc is not installed (tools/deps installs it)"
-	exit 1
-fi
+t_require "mandoc is not installed (tools/deps installs it)" have mandoc
 
 for p in "${pages[@]}"; do
 	out=$(mandoc -Tlint -W warning "$man/$p" 2>&1)

@@ -6,6 +6,7 @@ set -u
 . "$top_srcdir/tests/stack.sh"
 . "$top_srcdir/tests/tap.sh"
 trap stack_stop EXIT
+t_require_stack
 stack_start 2 >&2 || t_bail "the stack did not start (see above)"
 CALSYNC=${CALSYNC_BIN:-$top_builddir/src/calsync}
 CTL=$top_builddir/src/calsyncctl

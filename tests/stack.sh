@@ -367,7 +367,7 @@ _stack_nginx_conf()
 	    -e "s|@CERT@|$(_stack_sed_quote "$STACK_CERT")|g" \
 	    -e "s|@KEY@|$(_stack_sed_quote "$STACK_DIR/key.pem")|g" \
 	    -e "s|@USER_DIRECTIVE@|$user|g" \
-	    -e "s|@SNIPPET@|$(_stack_sed_quote "$top_srcdir/nginx/calsync-fastcgi.conf")|g" \
+	    -e "s|@SNIPPET@|$(_stack_sed_quote "$STACK_DIR/nginx/calsync-fastcgi.conf")|g" \
 	    "$top_srcdir/nginx/loopback.conf.in"
 }
 
@@ -437,6 +437,9 @@ _stack_wait_nginx()
 _stack_start_nginx()
 {
 	mkdir -p "$STACK_DIR/nginx" || return 1
+	# A copy beside nginx.conf: a checkout's path may hold a blank, which
+	# an include would need quoted.
+	cp "$top_srcdir/nginx/calsync-fastcgi.conf" "$STACK_DIR/nginx/" || return 1
 	_stack_make_cert && _stack_run_nginx && _stack_wait_nginx
 }
 
@@ -494,6 +497,26 @@ _stack_start_all()
 	_stack_start_nginx || return 1
 	export STACK_URL STACK_HTTP_URL
 	_stack_save || _stack_fail "cannot write $STACK_DIR/stack.env"
+}
+
+# stack_prerequisites: say what this machine lacks to start a stack (one
+# line, with the fix), or return 0 when it lacks nothing.
+stack_prerequisites()
+{
+	local p
+	if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
+		echo "no PostgreSQL server (tools/deps installs it)"
+		return 1
+	fi
+	[ -x /usr/sbin/nginx ] || { echo "no /usr/sbin/nginx (tools/deps installs nginx-light)"; return 1; }
+	for p in openssl curl cgi-fcgi; do
+		command -v "$p" >/dev/null || { echo "no $p (tools/deps installs it)"; return 1; }
+	done
+	if _stack_root && ! id postgres >/dev/null 2>&1; then
+		echo "no postgres user to run PostgreSQL as (tools/deps installs postgresql)"
+		return 1
+	fi
+	return 0
 }
 
 # stack_start [WORKERS]: start PostgreSQL, calsync with WORKERS workers

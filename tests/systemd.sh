@@ -7,10 +7,8 @@
 set -u
 . "$top_srcdir/tests/tap.sh"
 
-if ! command -v systemd-analyze >/dev/null; then
-	echo "1..0 # SKIP systemd-analyze is not installed (apt-get install systemd)"
-	exit 0
-fi
+t_require "systemd-analyze is not installed (apt-get install systemd)" \
+    have systemd-analyze
 
 dir=$(mktemp -d /tmp/calsync-systemd.XXXXXX) || t_bail "mktemp failed"
 pid=

@@ -55,7 +55,8 @@ t_ok()
 }
 
 # t_not NAME COMMAND...: passes when the command fails.  (A "!" that comes
-# from "$@" is not the shell's negation.)
+# from "$@" is not the shell's negation.)  Not for grep: grep fails on a
+# missing file too; t_absent is the check that something is not there.
 t_not()
 {
 	local name=$1
@@ -68,10 +69,63 @@ t_not()
 	fi
 }
 
+# t_absent NAME FIXED-STRING FILE...: passes when every FILE exists, is
+# not empty, and none holds the string (in any case).  A log that was never
+# written holds no secret, and proves nothing.
+t_absent()
+{
+	local name=$1 string=$2 f
+	shift 2
+	for f in "$@"; do
+		if [ ! -s "$f" ]; then
+			_tap_result 1 "$name"
+			echo "# missing or empty: $f"
+			return
+		fi
+	done
+	if grep -qiF -- "$string" "$@"; then
+		_tap_result 1 "$name"
+		grep -ilF -- "$string" "$@" | sed 's/^/# found in: /'
+	else
+		_tap_result 0 "$name"
+	fi
+}
+
 t_done()
 {
 	echo "1..$_tap_n"
 	[ "$_tap_failed" = 0 ]
+}
+
+# t_require REASON COMMAND...: go on if COMMAND succeeds; else the whole
+# file is skipped, saying REASON (make check on a developer's machine
+# without root or without the servers), or fails saying it under tools/test
+# (CALSYNC_TEST_NO_SKIP), where every suite must run.
+t_require()
+{
+	local reason=$1
+	shift
+	"$@" && return 0
+	if [ -n "${CALSYNC_TEST_NO_SKIP:-}" ]; then
+		echo "Bail out! $reason"
+		exit 1
+	fi
+	echo "1..0 # SKIP $reason"
+	exit 0
+}
+
+# have PROGRAM: whether PROGRAM is on PATH.
+have()
+{
+	command -v "$1" >/dev/null
+}
+
+# t_require_stack: t_require for what tests/stack.sh needs.
+t_require_stack()
+{
+	local why
+	why=$(stack_prerequisites) && return 0
+	t_require "$why" false
 }
 
 # Stop the whole test file: the stack could not start, say why.
@@ -90,6 +144,14 @@ new_uid()
 now_ms()
 {
 	date -u +%Y-%m-%dT%H:%M:%S.%3NZ
+}
+
+# created_at SECONDS: a createdAt that many seconds from now (negative:
+# ago).  Fixtures that need an order take it from the clock, never from a
+# date written down, which would fall into the past one day.
+created_at()
+{
+	date -u -d "@$(($(date +%s) + $1))" +%Y-%m-%dT%H:%M:%S.000Z
 }
 
 # body TEMPLATE KEY=VALUE...: a body from tests/data/e2e/TEMPLATE.json with
