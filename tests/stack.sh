@@ -157,7 +157,7 @@ _stack_check_access()
 	_stack_root || return 0
 	for u in postgres www-data; do
 		runuser -u "$u" -- test -x "$STACK_DIR" ||
-		    { _stack_fail "user $u cannot reach $STACK_DIR (a parent directory is closed)"; return 1; }
+		    { _stack_fail "user $u cannot reach $STACK_DIR (a parent directory is closed to it); unset STACK_DIR, or name one under /tmp or /var/lib"; return 1; }
 	done
 }
 
