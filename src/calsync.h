@@ -72,7 +72,10 @@ struct secret {
 	size_t		 len;
 };
 
-#define SPOOL_DIR_DEFAULT	"/var/spool/calsync"
+/* $(localstatedir)/spool/calsync, from Makefile.am: make install makes it. */
+#ifndef SPOOL_DIR_DEFAULT
+#error "SPOOL_DIR_DEFAULT comes from Makefile.am (-DSPOOL_DIR_DEFAULT=...)"
+#endif
 #define SPOOL_MAX_DEFAULT	((size_t)1024 * 1024 * 1024)
 
 struct config {

@@ -86,6 +86,11 @@ uid=$(cut -d: -f3 <<<"$pw")
 t_ok "calsync is a system user (uid $uid < 1000)" test "$uid" -lt 1000
 t_like "calsync has no login shell" "$(cut -d: -f7 <<<"$pw")" 'nologin|false'
 t_is "group calsync exists and is its group" "$(id -gn calsync)" calsync
+t_ok "dpkg -L: /var/spool/calsync" grep -qx /var/spool/calsync <<<"$files"
+t_is "/var/spool/calsync, the default spool: calsync's, 0700" \
+    "$(stat -c '%U:%G %a' /var/spool/calsync 2>&1)" "calsync:calsync 700"
+t_like "calsync's default spool is /var/spool/calsync" \
+    "$(strings /usr/bin/calsync | grep spool/calsync)" '^/var/spool/calsync$'
 
 # --- the units as installed
 t_like "calsync.service runs /usr/bin/calsync" \
@@ -120,6 +125,7 @@ t_ok "dpkg -P removes it" dpkg_retry -P calsync
 installed=0
 t_not "no /usr/bin/calsync left" test -e /usr/bin/calsync
 t_not "no /etc/calsync/calsync.env left" test -e /etc/calsync/calsync.env
+t_not "no /var/spool/calsync left (it was empty)" test -e /var/spool/calsync
 t_not "calsync.socket no longer enabled" test -L /etc/systemd/system/sockets.target.wants/calsync.socket
 
 t_done
