@@ -18,9 +18,14 @@ tarball=${CALSYNC_TARBALL:-}
 
 dir=$(mktemp -d /tmp/calsync-deb.XXXXXX) || t_bail "mktemp failed"
 installed=0
+# The package keeps its system user on purge (Debian reuses no ids); one
+# this test made goes with the test, so the machine is left as found.
+had_user=0
+id calsync >/dev/null 2>&1 && had_user=1
 cleanup()
 {
 	[ "$installed" = 1 ] && dpkg -P calsync >/dev/null 2>&1
+	[ "$had_user" = 1 ] || deluser --system --quiet calsync >/dev/null 2>&1
 	rm -rf "$dir"
 }
 trap cleanup EXIT

@@ -12,10 +12,7 @@ set -u
 . "$top_srcdir/tests/stack.sh"
 . "$top_srcdir/tests/tap.sh"
 
-if [ "$(id -u)" != 0 ]; then
-	echo "1..0 # SKIP not root: the test installs calsync in /usr/local"
-	exit 0
-fi
+t_require "needs root: the test installs calsync in /usr/local" test "$(id -u)" = 0
 for p in spawn-fcgi cgi-fcgi adduser; do
 	command -v "$p" >/dev/null || t_bail "no $p (tools/deps installs it)"
 done
@@ -28,10 +25,8 @@ mk()	# mk ARGS: make in the build tree, without make check's own settings
 # What README's plain ./configure gives; another configuration (a
 # --prefix) is not the recipe, and would install elsewhere.
 prefix=$(mk -f Makefile -f - print <<<'print: ; @echo $(prefix) $(bindir) $(localstatedir)' 2>/dev/null)
-if [ "$prefix" != "/usr/local /usr/local/bin /usr/local/var" ]; then
-	echo "1..0 # SKIP this build is not README's ./configure (prefix, bindir, localstatedir: $prefix)"
-	exit 0
-fi
+t_require "this build is not README's ./configure (prefix, bindir, localstatedir: $prefix)" \
+    test "$prefix" = "/usr/local /usr/local/bin /usr/local/var"
 # Not over an installed calsync, nor a socket directory in use.
 for f in /usr/local/bin/calsync /usr/local/bin/calsyncctl /run/calsync; do
 	[ -e "$f" ] && t_bail "$f exists: this test would replace or remove it"
