@@ -240,10 +240,17 @@ post_raw "$f" --http1.1 -H 'Transfer-Encoding: chunked' -H 'Content-Type: applic
     -H "X-Cal-Signature-256: $(stack_sign "$f")"
 t_is "a small chunked body: Apache reads it first and gives calsync its CONTENT_LENGTH: 200" "$STATUS" 200
 t_is "... in public.appointments" "$(appointment "$u" status)" scheduled
-h=$(curl -sS -D - -o /dev/null "$APACHE_HTTP_URL?x=1" | tr -d '\r')
+h=$(curl -sS -D - -o /dev/null "${APACHE_HTTP_URL%/api/*}/other?x=1" | tr -d '\r')
 t_like "plain HTTP: 301" "$h" '^HTTP/[0-9.]+ 301'
 t_like "plain HTTP: to the same path on HTTPS, query kept" "$h" \
-    '^[Ll]ocation: https://127\.0\.0\.1:[0-9]+/api/v1/webhooks/calcom\?x=1$'
+    '^[Ll]ocation: https://127\.0\.0\.1:[0-9]+/other\?x=1$'
+# Cal.com does not follow redirects: an http:// subscriber URL must hear why.
+h=$(curl -sS -D - -H 'Content-Type: application/json' --data-binary @"$f" \
+    "$APACHE_HTTP_URL" | tr -d '\r')
+t_like "plain HTTP to the webhook: 403" "$h" '^HTTP/[0-9.]+ 403'
+t_like "... JSON" "$h" '^Content-Type: application/json'
+t_like "... saying to use the https:// URL" "$h" \
+    '^\{"error":"https required: set the subscriber URL to https://127\.0\.0\.1:[0-9]+/api/v1/webhooks/calcom"\}$'
 
 # --- TLS
 tls12()	# tls12 CIPHERS: a TLS 1.2 handshake offering only CIPHERS

@@ -274,8 +274,18 @@ t_is "another path: 404" "$STATUS" 404
 head -c 1100000 /dev/zero | tr '\0' ' ' >"$STACK_DIR/big.json"
 post "$STACK_DIR/big.json"
 t_is "body over 1 MiB: 413" "$STATUS" 413
-STATUS=$(curl -sS -o /dev/null -w '%{http_code}' "$STACK_HTTP_URL")
-t_is "plain HTTP: redirected to HTTPS" "$STATUS" 301
+# Cal.com does not follow redirects: an http:// subscriber URL must hear why.
+f=$(body created)
+out=$(curl -sS -D - -H 'Content-Type: application/json' \
+    -H "X-Cal-Signature-256: $(stack_sign "$f")" --data-binary @"$f" \
+    "$STACK_HTTP_URL" | tr -d '\r')
+t_like "plain HTTP to the webhook: 403" "$out" '^HTTP/1.1 403'
+t_like "... JSON" "$out" '^Content-Type: application/json'
+t_like "... saying to use the https:// URL" "$out" \
+    '^\{"error":"https required: set the subscriber URL to https://127\.0\.0\.1:[0-9]+/api/v1/webhooks/calcom"\}$'
+t_is "... and nothing stored" "$(count_for "$(json_field "$f" uid)")" 0
+STATUS=$(curl -sS -o /dev/null -w '%{http_code}' "${STACK_HTTP_URL%/api/*}/")
+t_is "plain HTTP elsewhere: redirected to HTTPS" "$STATUS" 301
 
 # --- a client sending far more than Cal.com does is slowed down
 codes=$(curl -sS -Z --parallel-max 32 --interface 127.0.0.2 \
