@@ -177,6 +177,9 @@ size_t		 utf8_truncate(const char *, size_t, size_t);
 char		*payload_answer(enum outcome, const char *, const char *,
 		    const char *, const char *);
 
+/* rfc8259.c: what json-c's strict mode accepts that is not JSON */
+int		 rfc8259_check(const char *, size_t, char *, size_t);
+
 /* store.c: one booking change, one transaction (wraps libpq) */
 struct store;
 

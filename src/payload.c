@@ -5,7 +5,8 @@
  * JSON answers.  The only file that uses json-c.
  *
  * A worker makes one struct parser at start and parses every body with
- * it: json-c's tokener is set up once, not per delivery.
+ * it: json-c's tokener is set up once, not per delivery.  What json-c
+ * accepts that is not JSON, rfc8259.c refuses.
  */
 #include "config.h"
 
@@ -508,6 +509,10 @@ parse_json(struct parser *p, const char *body, size_t len, char *err,
 	if (used != len) {
 		snprintf(err, errsz, "body is not valid JSON: trailing "
 		    "characters after the object");
+		json_object_put(root);
+		return NULL;
+	}
+	if (rfc8259_check(body, len, err, errsz) == -1) {
 		json_object_put(root);
 		return NULL;
 	}
