@@ -49,3 +49,73 @@ SELECT is((SELECT row(a.status, a.cancellation_reason, a.cancelled_at)::text
     FROM pg_temp.appt('sql-plain') a),
     row('cancelled', 'sick', '2027-02-02 09:00'::timestamp)::text,
     'cancelled: status, reason, when');
+
+-- --- A session the trainer marked completed is a record: a late cancel
+-- or a reschedule from Cal.com leaves it as it is, and is journaled.
+SELECT is((SELECT outcome FROM pg_temp.deliver('BOOKING_CREATED', 'sql-done',
+    '2027-02-01 09:00+00')), 'applied', 'completed: the booking is made');
+UPDATE public.appointments SET status = 'completed'
+WHERE id = (pg_temp.appt('sql-done')).id;
+SELECT results_eq($$ SELECT outcome, detail FROM pg_temp.deliver(
+    'BOOKING_CANCELLED', 'sql-done', '2027-03-02 09:00+00') $$,
+    $$ VALUES ('ignored'::text, 'the trainer marked the appointment '
+        'completed in GA Personal: calsync leaves it as it is'::text) $$,
+    'a late cancel of a completed session: ignored, and says why');
+SELECT is((SELECT row(a.status, a.cancellation_reason, a.cancelled_at)::text
+    FROM pg_temp.appt('sql-done') a), row('completed', NULL, NULL)::text,
+    'a late cancel leaves the completed session as the trainer marked it');
+SELECT is((SELECT string_agg(d.outcome, ',' ORDER BY d.id)
+    FROM calsync.deliveries d WHERE d.uid = 'sql-done'), 'applied,ignored',
+    'the late cancel is journaled');
+SELECT is((SELECT count(*)::integer FROM calsync.changes c
+    WHERE c.appointment_id = (pg_temp.appt('sql-done')).id), 1,
+    'the application hears of no change but the creation');
+SELECT is((SELECT outcome FROM pg_temp.deliver('BOOKING_CANCELLED', 'sql-done',
+    '2027-03-02 09:00+00')), 'duplicate',
+    'the same late cancel again: duplicate');
+
+SELECT is((SELECT outcome FROM pg_temp.deliver('BOOKING_CREATED', 'sql-held',
+    '2027-02-01 09:00+00', p_attendee => 'carla@example.com')), 'applied',
+    'completed, then rescheduled: the booking is made');
+UPDATE public.appointments SET status = 'completed'
+WHERE id = (pg_temp.appt('sql-held')).id;
+SELECT is((SELECT outcome FROM pg_temp.deliver('BOOKING_RESCHEDULED',
+    'sql-held-2', '2027-03-02 09:00+00', p_attendee => 'carla@example.com',
+    p_start => '2027-03-08 10:00', p_reschedule_uid => 'sql-held')),
+    'ignored', 'a reschedule of a completed session: ignored');
+SELECT is((SELECT row(a.status, a.scheduled_at)::text
+    FROM pg_temp.appt('sql-held') a),
+    row('completed', '2027-03-01 10:00'::timestamp)::text,
+    'a reschedule does not move a completed session');
+SELECT is((SELECT count(*)::integer FROM public.appointments a
+    WHERE a.student_id = '44444444-4444-4444-8444-444444444444'), 1,
+    'nor makes a second appointment');
+-- The trainer reopens it (a mistake): Cal.com's word counts again.
+UPDATE public.appointments SET status = 'scheduled'
+WHERE id = (pg_temp.appt('sql-held')).id;
+SELECT is((SELECT outcome FROM pg_temp.deliver('BOOKING_LOCATION_UPDATED',
+    'sql-held-2', '2027-03-03 09:00+00', p_attendee => 'carla@example.com',
+    p_start => '2027-03-08 10:00')), 'applied',
+    'reopened by the trainer: the next delivery applies the booking');
+SELECT is((SELECT row(a.status, a.scheduled_at)::text
+    FROM pg_temp.appt('sql-held') a),
+    row('scheduled', '2027-03-08 10:00'::timestamp)::text,
+    '... at its rescheduled time');
+
+-- An appointment the Phoenix handler made (a cal.com:<uid> line, no event
+-- of calsync's), completed: the other UPDATE of calsync.settle.
+INSERT INTO public.appointments (trainer_id, student_id, scheduled_at, status,
+    notes, inserted_at, updated_at)
+VALUES ('11111111-1111-4111-8111-111111111111',
+    '33333333-3333-4333-8333-333333333333', '2027-01-10 10:00', 'completed',
+    'cal.com:sql-phoenix', now(), now());
+INSERT INTO calsync.bookings (uid, appointment_id)
+SELECT 'sql-phoenix', a.id FROM public.appointments a
+WHERE a.notes = 'cal.com:sql-phoenix';
+SELECT is((SELECT outcome FROM pg_temp.deliver('BOOKING_CANCELLED',
+    'sql-phoenix', '2027-03-02 09:00+00',
+    p_attendee => 'bruno.lima@example.com')), 'ignored',
+    'the Phoenix handler''s completed session: a cancel is ignored');
+SELECT is((SELECT row(a.status, a.cancelled_at)::text
+    FROM pg_temp.appt('sql-phoenix') a), row('completed', NULL)::text,
+    '... and the session stays completed');
