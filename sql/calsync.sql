@@ -245,6 +245,54 @@ BEGIN
 END
 $$;
 
+-- Roles match exactly: a trainer is a user whose role is 'trainer', a
+-- student one whose role is 'student' (GA Personal writes them so; the
+-- database does not limit role).  'admin', 'coach', 'Trainer' are neither,
+-- and a booking with no trainer or no student is unmatched, kept for
+-- replay: once the application gives the user the role, calsyncctl replay
+-- makes the appointment.  When a user has the id or the email but another
+-- role, the reason names that role, so the operator sees which user to fix.
+-- Only on that path: the first user with this id, or else with one of these
+-- emails (any case, in order), and the role it has.
+CREATE OR REPLACE FUNCTION calsync.role_of(p_id uuid, p_emails text[])
+RETURNS text LANGUAGE sql STABLE AS $$
+	SELECT CASE WHEN p_id IS NOT NULL THEN
+	    (SELECT u.role FROM public.users u WHERE u.id = p_id)
+	ELSE
+	    (SELECT u.role FROM unnest(p_emails) WITH ORDINALITY AS e (email, n)
+	     JOIN public.users u ON lower(u.email) = lower(e.email)
+	     ORDER BY e.n LIMIT 1)
+	END
+$$;
+
+-- Why a booking has no trainer (p_role 'trainer') or no student.
+CREATE OR REPLACE FUNCTION calsync.unmatched_reason(p_role text,
+	p_id uuid, p_emails text[])
+RETURNS text LANGUAGE plpgsql STABLE AS $$
+DECLARE
+	v_role	text := calsync.role_of(p_id, p_emails);
+BEGIN
+	IF v_role IS NULL THEN
+		RETURN CASE
+		    WHEN p_id IS NOT NULL THEN format('metadata.%s_id is not a '
+		        '%s in GA Personal', p_role, p_role)
+		    WHEN p_role = 'trainer' THEN 'no trainer in GA Personal has '
+		        'the organizer''s email'
+		    ELSE 'no attendee''s email belongs to a student in GA Personal'
+		    END;
+	END IF;
+	RETURN CASE
+	    WHEN p_id IS NOT NULL THEN format('metadata.%s_id is a GA Personal '
+	        'user whose role is %L, not %L', p_role, v_role, p_role)
+	    WHEN p_role = 'trainer' THEN format('the organizer''s email is a GA '
+	        'Personal user whose role is %L, not %L', v_role, p_role)
+	    ELSE format('no attendee is a student in GA Personal: an '
+	        'attendee''s email is a user whose role is %L, not %L',
+	        v_role, p_role)
+	    END;
+END
+$$;
+
 CREATE OR REPLACE FUNCTION calsync.trigger_rank(p_trigger text)
 RETURNS integer LANGUAGE sql IMMUTABLE AS $$
 	SELECT CASE p_trigger
@@ -333,20 +381,16 @@ BEGIN
 		v_trainer := calsync.find_trainer(v_base.trainer_id,
 		    v_base.organizer_email);
 		IF v_trainer IS NULL THEN
-			r.unmatched := CASE WHEN v_base.trainer_id IS NOT NULL
-			    THEN 'metadata.trainer_id is not a trainer in GA Personal'
-			    ELSE 'no trainer in GA Personal has the organizer''s email'
-			    END;
+			r.unmatched := calsync.unmatched_reason('trainer',
+			    v_base.trainer_id, ARRAY[v_base.organizer_email]);
 		END IF;
 		SELECT array_agg(f.id ORDER BY f.n), array_agg(f.email ORDER BY f.n)
 		INTO v_ids, v_emails
 		FROM calsync.find_students(v_base.student_id,
 		    v_base.attendee_emails) WITH ORDINALITY AS f (id, email, n);
 		IF v_trainer IS NOT NULL AND v_ids IS NULL THEN
-			r.unmatched := CASE WHEN v_base.student_id IS NOT NULL
-			    THEN 'metadata.student_id is not a student in GA Personal'
-			    ELSE 'no attendee''s email belongs to a student in GA Personal'
-			    END;
+			r.unmatched := calsync.unmatched_reason('student',
+			    v_base.student_id, v_base.attendee_emails);
 		END IF;
 	END IF;
 	RETURN NEXT r;		-- the booking as a whole

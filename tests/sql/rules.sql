@@ -119,3 +119,58 @@ SELECT is((SELECT outcome FROM pg_temp.deliver('BOOKING_CANCELLED',
 SELECT is((SELECT row(a.status, a.cancelled_at)::text
     FROM pg_temp.appt('sql-phoenix') a), row('completed', NULL)::text,
     '... and the session stays completed');
+
+-- --- Roles match exactly: 'trainer' and 'student'.  Anyone else is not
+-- one; the delivery is unmatched, says why, and is replayed once the
+-- application gives the user the role.
+INSERT INTO public.users (id, email, password_hash, role, full_name,
+    inserted_at, updated_at)
+VALUES ('77777777-7777-4777-8777-777777777777', 'coach@example.com',
+    '!test:no-password', 'coach', 'A Coach', now(), now()),
+    ('88888888-8888-4888-8888-888888888888', 'capital@example.com',
+    '!test:no-password', 'Trainer', 'A Capital', now(), now()),
+    ('99999999-9999-4999-8999-999999999999', 'pupil@example.com',
+    '!test:no-password', 'Student', 'A Pupil', now(), now());
+SELECT results_eq($$ SELECT outcome, detail, appointment_id
+    FROM pg_temp.deliver('BOOKING_CREATED', 'sql-coach', '2027-02-01 09:00+00',
+    p_organizer => 'coach@example.com') $$,
+    $$ VALUES ('unmatched'::text, 'the organizer''s email is a GA Personal '
+        'user whose role is ''coach'', not ''trainer'''::text, NULL::uuid) $$,
+    'organizer with role coach: unmatched, and says which role');
+SELECT is((SELECT detail FROM pg_temp.deliver('BOOKING_CREATED', 'sql-capital',
+    '2027-02-01 09:00+00', p_organizer => 'Capital@Example.com')),
+    'the organizer''s email is a GA Personal user whose role is '
+    '''Trainer'', not ''trainer''',
+    'role Trainer (another case) is not trainer');
+SELECT is((SELECT detail FROM pg_temp.deliver('BOOKING_CREATED', 'sql-admin-t',
+    '2027-02-01 09:00+00',
+    p_trainer => '55555555-5555-4555-8555-555555555555')),
+    'metadata.trainer_id is a GA Personal user whose role is ''admin'', '
+    'not ''trainer''', 'metadata.trainer_id of an admin: not a trainer');
+SELECT is((SELECT detail FROM pg_temp.deliver('BOOKING_CREATED', 'sql-admin-s',
+    '2027-02-01 09:00+00', p_attendee => 'admin@gapersonal.com')),
+    'no attendee is a student in GA Personal: an attendee''s email is a '
+    'user whose role is ''admin'', not ''student''',
+    'an admin attendee is not a student');
+SELECT is((SELECT detail FROM pg_temp.deliver('BOOKING_CREATED', 'sql-pupil',
+    '2027-02-01 09:00+00',
+    p_student => '99999999-9999-4999-8999-999999999999')),
+    'metadata.student_id is a GA Personal user whose role is ''Student'', '
+    'not ''student''', 'metadata.student_id with role Student: not a student');
+SELECT is((SELECT detail FROM pg_temp.deliver('BOOKING_CREATED', 'sql-nobody',
+    '2027-02-01 09:00+00', p_organizer => 'nobody@example.com')),
+    'no trainer in GA Personal has the organizer''s email',
+    'no user at all: the reason is unchanged');
+SELECT is((SELECT count(*)::integer FROM calsync.bookings b
+    WHERE b.uid LIKE 'sql-coach' OR b.uid LIKE 'sql-capital'
+    OR b.uid LIKE 'sql-admin-%' OR b.uid LIKE 'sql-pupil'), 0,
+    'none of them made an appointment');
+UPDATE public.users SET role = 'trainer'
+WHERE id = '77777777-7777-4777-8777-777777777777';
+SELECT results_eq($$ SELECT r.outcome, r.detail FROM calsync.replay((
+    SELECT d.id FROM calsync.deliveries d WHERE d.uid = 'sql-coach')) r $$,
+    $$ VALUES ('applied'::text, 'replayed'::text) $$,
+    'the coach made a trainer: the delivery replays');
+SELECT is((SELECT a.trainer_id FROM pg_temp.appt('sql-coach') a),
+    '77777777-7777-4777-8777-777777777777'::uuid,
+    '... the appointment is the new trainer''s');
