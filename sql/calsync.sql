@@ -245,6 +245,54 @@ BEGIN
 END
 $$;
 
+-- Roles match exactly: a trainer is a user whose role is 'trainer', a
+-- student one whose role is 'student' (GA Personal writes them so; the
+-- database does not limit role).  'admin', 'coach', 'Trainer' are neither,
+-- and a booking with no trainer or no student is unmatched, kept for
+-- replay: once the application gives the user the role, calsyncctl replay
+-- makes the appointment.  When a user has the id or the email but another
+-- role, the reason names that role, so the operator sees which user to fix.
+-- Only on that path: the first user with this id, or else with one of these
+-- emails (any case, in order), and the role it has.
+CREATE OR REPLACE FUNCTION calsync.role_of(p_id uuid, p_emails text[])
+RETURNS text LANGUAGE sql STABLE AS $$
+	SELECT CASE WHEN p_id IS NOT NULL THEN
+	    (SELECT u.role FROM public.users u WHERE u.id = p_id)
+	ELSE
+	    (SELECT u.role FROM unnest(p_emails) WITH ORDINALITY AS e (email, n)
+	     JOIN public.users u ON lower(u.email) = lower(e.email)
+	     ORDER BY e.n LIMIT 1)
+	END
+$$;
+
+-- Why a booking has no trainer (p_role 'trainer') or no student.
+CREATE OR REPLACE FUNCTION calsync.unmatched_reason(p_role text,
+	p_id uuid, p_emails text[])
+RETURNS text LANGUAGE plpgsql STABLE AS $$
+DECLARE
+	v_role	text := calsync.role_of(p_id, p_emails);
+BEGIN
+	IF v_role IS NULL THEN
+		RETURN CASE
+		    WHEN p_id IS NOT NULL THEN format('metadata.%s_id is not a '
+		        '%s in GA Personal', p_role, p_role)
+		    WHEN p_role = 'trainer' THEN 'no trainer in GA Personal has '
+		        'the organizer''s email'
+		    ELSE 'no attendee''s email belongs to a student in GA Personal'
+		    END;
+	END IF;
+	RETURN CASE
+	    WHEN p_id IS NOT NULL THEN format('metadata.%s_id is a GA Personal '
+	        'user whose role is %L, not %L', p_role, v_role, p_role)
+	    WHEN p_role = 'trainer' THEN format('the organizer''s email is a GA '
+	        'Personal user whose role is %L, not %L', v_role, p_role)
+	    ELSE format('no attendee is a student in GA Personal: an '
+	        'attendee''s email is a user whose role is %L, not %L',
+	        v_role, p_role)
+	    END;
+END
+$$;
+
 CREATE OR REPLACE FUNCTION calsync.trigger_rank(p_trigger text)
 RETURNS integer LANGUAGE sql IMMUTABLE AS $$
 	SELECT CASE p_trigger
@@ -333,20 +381,16 @@ BEGIN
 		v_trainer := calsync.find_trainer(v_base.trainer_id,
 		    v_base.organizer_email);
 		IF v_trainer IS NULL THEN
-			r.unmatched := CASE WHEN v_base.trainer_id IS NOT NULL
-			    THEN 'metadata.trainer_id is not a trainer in GA Personal'
-			    ELSE 'no trainer in GA Personal has the organizer''s email'
-			    END;
+			r.unmatched := calsync.unmatched_reason('trainer',
+			    v_base.trainer_id, ARRAY[v_base.organizer_email]);
 		END IF;
 		SELECT array_agg(f.id ORDER BY f.n), array_agg(f.email ORDER BY f.n)
 		INTO v_ids, v_emails
 		FROM calsync.find_students(v_base.student_id,
 		    v_base.attendee_emails) WITH ORDINALITY AS f (id, email, n);
 		IF v_trainer IS NOT NULL AND v_ids IS NULL THEN
-			r.unmatched := CASE WHEN v_base.student_id IS NOT NULL
-			    THEN 'metadata.student_id is not a student in GA Personal'
-			    ELSE 'no attendee''s email belongs to a student in GA Personal'
-			    END;
+			r.unmatched := calsync.unmatched_reason('student',
+			    v_base.student_id, v_base.attendee_emails);
 		END IF;
 	END IF;
 	RETURN NEXT r;		-- the booking as a whole
@@ -494,12 +538,30 @@ BEGIN
 END
 $$;
 
+-- Whether calsync may write an appointment with this status.  calsync
+-- writes only scheduled, cancelled and no_show; any other status (GA
+-- Personal's "completed", or one the application adds: the database does
+-- not limit them) is the trainer's record of a session that was held, and
+-- Cal.com's word no longer moves it: a late cancel or a reschedule leaves
+-- it as the trainer marked it, and the delivery is journaled as ignored.
+-- calsync.settled keeps what calsync last wrote, so if the trainer sets
+-- the status back to one of calsync's, the next delivery brings the
+-- appointment to what the booking's events say.
+CREATE OR REPLACE FUNCTION calsync.writes_status(p_status text)
+RETURNS boolean LANGUAGE sql IMMUTABLE AS $$
+	SELECT p_status IS NULL OR p_status IN ('scheduled', 'cancelled', 'no_show')
+$$;
+
 -- Bring the appointments of a booking to what its events say: create the
 -- ones missing, and on the others write the fields whose folded value moved
 -- since calsync last wrote them.  Returns whether anything was written, an
--- appointment id, and why no appointment can be made, if so.
+-- appointment id, why no appointment can be made, if so, and the status of
+-- an appointment left as it is because calsync does not write that status
+-- (calsync.writes_status), if one would have changed.
+DROP FUNCTION IF EXISTS calsync.settle(text[]);
 CREATE OR REPLACE FUNCTION calsync.settle(p_uids text[],
-	OUT changed boolean, OUT appointment_id uuid, OUT unmatched text)
+	OUT changed boolean, OUT appointment_id uuid, OUT unmatched text,
+	OUT kept text)
 LANGUAGE plpgsql AS $$
 DECLARE
 	n	calsync.state;
@@ -507,6 +569,9 @@ DECLARE
 	sh	calsync.settled%ROWTYPE;
 	v_id	uuid;
 	v_other	uuid;
+	v_status text;			-- an appointment's, as it is now
+	v_held	text;			-- the status of the one kept (v_id)
+	v_moves	boolean;
 	v_done	uuid[] := '{}';		-- appointments settled per student
 	v_now	timestamp(0) := now() AT TIME ZONE 'UTC';
 BEGIN
@@ -521,6 +586,7 @@ BEGIN
 		-- original) may each have made one: keep the first, drop the
 		-- others calsync made.
 		v_id := NULL;
+		v_held := NULL;
 		-- From the booking's uids (an index), never from all of a
 		-- student's appointments.
 		FOR v_other IN SELECT DISTINCT ON (a.inserted_at, a.id) a.id
@@ -528,12 +594,15 @@ BEGIN
 		    JOIN public.appointments a ON a.id = b.appointment_id
 		    WHERE b.uid = ANY (p_uids) AND a.student_id = n.student_id
 		    ORDER BY a.inserted_at, a.id LOOP
-			PERFORM FROM public.appointments a WHERE a.id = v_other
-			    FOR UPDATE;
+			SELECT a.status INTO v_status FROM public.appointments a
+			WHERE a.id = v_other FOR UPDATE;
 			IF v_id IS NULL THEN
 				v_id := v_other;
+				v_held := v_status;
 			ELSE
+				-- Never a session the trainer marked held.
 				DELETE FROM public.appointments a WHERE a.id = v_other
+				    AND calsync.writes_status(a.status)
 				    AND EXISTS (SELECT FROM calsync.settled s
 				    WHERE s.appointment_id = v_other);
 				IF FOUND THEN
@@ -556,6 +625,18 @@ BEGIN
 			changed := true;
 			PERFORM calsync.record_change(v_id, 'created', n.status,
 			    p_uids[1]);
+		ELSIF NOT calsync.writes_status(v_held) THEN
+			-- Left as the trainer marked it, and calsync.settled as
+			-- calsync last wrote it.
+			SELECT * INTO sh FROM calsync.settled s
+			WHERE s.appointment_id = v_id;
+			IF (n.scheduled_at, n.duration_minutes, n.location, n.status,
+			    n.cancellation_reason, n.cancelled_at, n.notes) IS
+			    DISTINCT FROM (sh.scheduled_at, sh.duration_minutes,
+			    sh.location, sh.status, sh.cancellation_reason,
+			    sh.cancelled_at, sh.notes) THEN
+				kept := coalesce(kept, v_held);
+			END IF;
 		ELSE
 			SELECT * INTO sh FROM calsync.settled s
 			WHERE s.appointment_id = v_id;
@@ -590,16 +671,18 @@ BEGIN
 				    n.status, p_uids[1]);
 			END IF;
 		END IF;
-		INSERT INTO calsync.settled AS s VALUES (v_id, n.scheduled_at,
-		    n.duration_minutes, n.location, n.status, n.cancellation_reason,
-		    n.cancelled_at, n.notes)
-		ON CONFLICT ON CONSTRAINT settled_pkey DO UPDATE SET
-		    scheduled_at = excluded.scheduled_at,
-		    duration_minutes = excluded.duration_minutes,
-		    location = excluded.location, status = excluded.status,
-		    cancellation_reason = excluded.cancellation_reason,
-		    cancelled_at = excluded.cancelled_at, notes = excluded.notes
-		WHERE (s.*) IS DISTINCT FROM (excluded.*);
+		IF calsync.writes_status(v_held) THEN
+			INSERT INTO calsync.settled AS s VALUES (v_id, n.scheduled_at,
+			    n.duration_minutes, n.location, n.status,
+			    n.cancellation_reason, n.cancelled_at, n.notes)
+			ON CONFLICT ON CONSTRAINT settled_pkey DO UPDATE SET
+			    scheduled_at = excluded.scheduled_at,
+			    duration_minutes = excluded.duration_minutes,
+			    location = excluded.location, status = excluded.status,
+			    cancellation_reason = excluded.cancellation_reason,
+			    cancelled_at = excluded.cancelled_at, notes = excluded.notes
+			WHERE (s.*) IS DISTINCT FROM (excluded.*);
+		END IF;
 		INSERT INTO calsync.bookings (uid, appointment_id)
 		SELECT u, v_id FROM unnest(p_uids) u ON CONFLICT DO NOTHING;
 		appointment_id := coalesce(appointment_id, v_id);
@@ -612,6 +695,16 @@ BEGIN
 	    WHERE b.uid = ANY (p_uids) AND NOT b.appointment_id = ANY (v_done)
 	LOOP
 		SELECT * INTO sh FROM calsync.settled s WHERE s.appointment_id = v_id;
+		v_moves := (w.scheduled_at IS NOT NULL OR w.status IS NOT NULL)
+		    AND (w.scheduled_at, w.duration_minutes, w.location, w.status)
+		    IS DISTINCT FROM (sh.scheduled_at, sh.duration_minutes,
+		    sh.location, sh.status);
+		SELECT a.status INTO v_status FROM public.appointments a
+		WHERE a.id = v_id FOR UPDATE;
+		IF v_moves AND NOT calsync.writes_status(v_status) THEN
+			kept := coalesce(kept, v_status);
+			v_moves := false;
+		END IF;
 		UPDATE public.appointments a SET
 		    scheduled_at = CASE WHEN w.scheduled_at IS DISTINCT FROM
 		        sh.scheduled_at THEN w.scheduled_at ELSE a.scheduled_at END,
@@ -628,10 +721,7 @@ BEGIN
 		    cancelled_at = CASE WHEN w.status IS DISTINCT FROM sh.status
 		        THEN w.cancelled_at ELSE a.cancelled_at END,
 		    updated_at = v_now
-		WHERE a.id = v_id AND (w.scheduled_at IS NOT NULL OR
-		    w.status IS NOT NULL) AND (w.scheduled_at, w.duration_minutes,
-		    w.location, w.status) IS DISTINCT FROM (sh.scheduled_at,
-		    sh.duration_minutes, sh.location, sh.status);
+		WHERE a.id = v_id AND v_moves;
 		IF FOUND THEN
 			changed := true;
 			PERFORM calsync.record_change(v_id, 'updated', w.status,
@@ -648,6 +738,18 @@ BEGIN
 		appointment_id := coalesce(appointment_id, v_id);
 	END LOOP;
 END
+$$;
+
+-- What a delivery says when calsync left an appointment as the trainer
+-- marked it: ignored, or applied to the booking's other appointments.
+-- Outcomes stay the ones calsync knows (src/outcome.c): an older calsync
+-- on another host reads them during an upgrade.
+CREATE OR REPLACE FUNCTION calsync.kept_detail(p_status text,
+	p_applied boolean)
+RETURNS text LANGUAGE sql IMMUTABLE AS $$
+	SELECT concat(CASE WHEN p_applied THEN 'applied; ' END,
+	    format('the trainer marked the appointment %s in GA Personal: '
+	    'calsync leaves it as it is', p_status))
 $$;
 
 -- One verified delivery, applied and journaled in one statement: calsync
@@ -706,19 +808,24 @@ BEGIN
 		outcome := CASE
 		    WHEN v_settled.changed THEN 'applied'
 		    WHEN v_event IS NULL THEN 'duplicate'
+		    WHEN v_settled.kept IS NOT NULL THEN 'ignored'
 		    WHEN v_settled.unmatched IS NOT NULL THEN 'unmatched'
 		    WHEN v_settled.appointment_id IS NULL THEN 'pending'
 		    WHEN v_clock < (SELECT max(e.clock) FROM calsync.events e
 		        WHERE e.uid = ANY (v_uids) AND e.id <> v_event) THEN 'stale'
 		    ELSE 'duplicate' END;
-		detail := CASE outcome
+		detail := CASE
+		    WHEN v_settled.kept IS NOT NULL AND outcome IN ('applied',
+		        'ignored') THEN calsync.kept_detail(v_settled.kept,
+		        outcome = 'applied')
+		    ELSE CASE outcome
 		    WHEN 'duplicate' THEN 'nothing to change'
 		    WHEN 'unmatched' THEN v_settled.unmatched
 		    WHEN 'pending' THEN 'booking not known yet; this change is '
 		        'kept and applied when it arrives'
 		    WHEN 'stale' THEN 'older than a change already applied to '
 		        'this booking'
-		    END;
+		    END END;
 		IF v_event IS NULL THEN
 			SELECT e.id INTO v_event FROM calsync.events e
 			WHERE e.body_sha256 = p_body_sha256;
@@ -755,8 +862,11 @@ BEGIN
 	SELECT * INTO v_settled FROM calsync.settle(calsync.lock_booking(
 	    ARRAY[v_event.uid, v_event.reschedule_uid]));
 	outcome := CASE WHEN v_settled.unmatched IS NOT NULL THEN 'unmatched'
-	    WHEN v_settled.changed THEN 'applied' ELSE 'duplicate' END;
-	detail := coalesce(v_settled.unmatched, 'replayed');
+	    WHEN v_settled.changed THEN 'applied'
+	    WHEN v_settled.kept IS NOT NULL THEN 'ignored' ELSE 'duplicate' END;
+	detail := coalesce(v_settled.unmatched, CASE WHEN v_settled.kept
+	    IS NOT NULL THEN calsync.kept_detail(v_settled.kept,
+	    v_settled.changed) END, 'replayed');
 	UPDATE calsync.deliveries d SET outcome = replay.outcome,
 	    detail = replay.detail, replayed_at = now(),
 	    appointment_id = v_settled.appointment_id

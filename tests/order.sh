@@ -135,9 +135,10 @@ t_is "unknown student: 422" "$STATUS" 422
 id=$(sql "SELECT id FROM calsync.deliveries WHERE uid = '$u'")
 t_like "deliveries -o unmatched lists it" \
     "$(CALCOM_WEBHOOK_SECRET=x "$CTL" deliveries -o unmatched)" "^$id +.*$u +unmatched"
-sql "INSERT INTO public.users (id, email, role, full_name, inserted_at, updated_at)
+sql "INSERT INTO public.users (id, email, password_hash, role, full_name,
+    inserted_at, updated_at)
     VALUES ('66666666-6666-4666-8666-666666666666', 'Late.Student@example.com',
-    'student', 'Late Student', now(), now())" >/dev/null
+    '!test:no-password', 'student', 'Late Student', now(), now())" >/dev/null
 out=$(CALCOM_WEBHOOK_SECRET=x "$CTL" replay "$id")
 t_like "replay: applied" "$out" "^$id +applied"
 t_is "replay: the appointment" "$(appointment "$u" student_id)" 66666666-6666-4666-8666-666666666666

@@ -211,9 +211,9 @@ t_is "emails match in any case" "$(appointment "$u" "trainer_id, student_id")" "
 # Not ASCII: more bytes than characters, so the lower-case scan must not
 # pass it by for its byte count (24 here, 23 characters).
 ANGELA=66666666-6666-4666-8666-666666666666
-sql "INSERT INTO public.users (id, email, role, full_name, inserted_at,
-    updated_at) VALUES ('$ANGELA', 'Ângela.Souza@Example.com', 'student',
-    'Ângela Souza', now(), now())" >/dev/null
+sql "INSERT INTO public.users (id, email, password_hash, role, full_name,
+    inserted_at, updated_at) VALUES ('$ANGELA', 'Ângela.Souza@Example.com',
+    '!test:no-password', 'student', 'Ângela Souza', now(), now())" >/dev/null
 f=$(body created STUDENT=ângela.souza@example.com)
 u=$(json_field "$f" uid)
 post "$f"
