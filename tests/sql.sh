@@ -9,6 +9,9 @@ set -u
 . "$top_srcdir/tests/stack.sh"
 . "$top_srcdir/tests/tap.sh"
 trap stack_stop EXIT
+t_require_stack
+t_require "no pgTAP: apt-get install postgresql-15-pgtap (tools/deps does)" \
+    test -n "$(compgen -G '/usr/share/postgresql/*/extension/pgtap.control')"
 stack_start 1 >&2 || t_bail "the stack did not start (see above)"
 
 [ -n "$(stack_psql -c "SELECT 1 FROM pg_available_extensions
@@ -21,7 +24,7 @@ out=$STACK_DIR/sql-tap.out
 	echo 'CREATE EXTENSION pgtap;'
 	echo 'SELECT * FROM no_plan();'
 	for f in schema rules; do
-		printf '\\i %s\n' "$top_srcdir/tests/sql/$f.sql"
+		printf "\\i '%s'\n" "$top_srcdir/tests/sql/$f.sql"
 	done
 	echo 'SELECT * FROM finish();'
 	echo 'ROLLBACK;'
