@@ -154,6 +154,9 @@ struct delivery {
 	const char	*event_slug;	/* type */
 	const char	*description;
 	const char	*booker_notes;	/* additionalNotes or responses.notes */
+	const char	*location_sent;	/* location, as Cal.com sent it */
+	const char	*video_url;	/* metadata.videoCallUrl */
+	const char	*video_data_url;	/* videoCallData.url */
 	const char	*cancellation_reason;
 	const char	*organizer_email;
 	const char	*trainer_id;	/* metadata, a uuid */
@@ -161,6 +164,7 @@ struct delivery {
 	size_t		 nattendees;
 	const char	*attendees[MAX_ATTENDEES];	/* emails, in order */
 	signed char	 no_show[MAX_ATTENDEES];	/* -1 unsaid, 0, 1 */
+	/* What a trainer or student can use: see location_resolve(). */
 	char		 location[LOCATION_MAX_CHARS * 4 + 1];
 	bool		 has_location;
 	bool		 full_booking;	/* organizer/attendees present */
@@ -174,6 +178,10 @@ int		 payload_parse(struct parser *, const char *, size_t,
 		    struct delivery *, char *, size_t);
 void		 payload_free(struct delivery *);
 size_t		 utf8_truncate(const char *, size_t, size_t);
+
+/* location.c: Cal.com's location -> what appointments.location holds */
+const char	*location_name(const char *);
+void		 location_resolve(struct delivery *);
 char		*payload_answer(enum outcome, const char *, const char *,
 		    const char *, const char *);
 

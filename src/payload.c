@@ -27,8 +27,7 @@ enum ftype {
 	F_EMAIL,
 	F_UUID,
 	F_TIME,		/* ISO 8601 with a zone */
-	F_MINUTES,	/* integer 1..MINUTES_MAX */
-	F_LOCATION	/* text, cut to LOCATION_MAX_CHARS characters */
+	F_MINUTES	/* integer 1..MINUTES_MAX */
 };
 
 struct field {
@@ -47,6 +46,7 @@ struct parser {
  * Where two paths fill one member, the first one present wins: Cal.com
  * sends eventTitle, the seed guide eventType.title; Cal.com puts the
  * booker's notes in additionalNotes and in responses.notes.value.
+ * location is resolved with the meeting URL after the table (location.c).
  */
 static const struct field fields[] = {
 	{ "uid",			F_UID,		AT(uid) },
@@ -64,7 +64,9 @@ static const struct field fields[] = {
 	{ "responses.notes.value",	F_TEXT,		AT(booker_notes) },
 	{ "cancellationReason",		F_TEXT,		AT(cancellation_reason) },
 	{ "rejectionReason",		F_TEXT,		AT(cancellation_reason) },
-	{ "location",			F_LOCATION,	AT(location) },
+	{ "location",			F_TEXT,		AT(location_sent) },
+	{ "metadata.videoCallUrl",	F_TEXT,		AT(video_url) },
+	{ "videoCallData.url",		F_TEXT,		AT(video_data_url) },
 	{ "organizer.email",		F_EMAIL,	AT(organizer_email) },
 	{ "metadata.trainer_id",	F_UUID,		AT(trainer_id) },
 	{ "metadata.student_id",	F_UUID,		AT(student_id) },
@@ -263,7 +265,7 @@ take_field(struct delivery *d, const struct field *f, struct json_object *v)
 {
 	char		*dst = (char *)d + f->off;
 	const char	*s;
-	size_t		 len, cut;
+	size_t		 len;
 	int64_t		 n;
 
 	if (f->type == F_MINUTES) {
@@ -280,12 +282,6 @@ take_field(struct delivery *d, const struct field *f, struct json_object *v)
 	switch (f->type) {
 	case F_TIME:
 		return timestamp_parse(s, len, (int64_t *)(void *)dst);
-	case F_LOCATION:
-		cut = utf8_truncate(s, len, LOCATION_MAX_CHARS);
-		memcpy(d->location, s, cut);
-		d->location[cut] = '\0';
-		d->has_location = true;
-		return 0;
 	default:
 		*(const char **)(void *)dst = s;
 		return 0;
@@ -302,8 +298,6 @@ already_set(const struct delivery *d, const struct field *f)
 		return *(const int64_t *)(const void *)dst != TIME_NONE;
 	case F_MINUTES:
 		return *(const int *)(const void *)dst != 0;
-	case F_LOCATION:
-		return d->has_location;
 	default:
 		return *(const char *const *)(const void *)dst != NULL;
 	}
@@ -568,6 +562,7 @@ payload_parse(struct parser *p, const char *body, size_t len,
 	if (take_fields(d, payload, err, errsz) == -1 ||
 	    take_attendees(d, payload, err, errsz) == -1)
 		return -1;
+	location_resolve(d);
 	return check_booking(d, err, errsz);
 }
 

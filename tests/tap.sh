@@ -170,6 +170,8 @@ body()
 	    "START=2026-12-01T10:00:00Z" "END=2026-12-01T11:00:00Z" \
 	    "EVENT=Personal Training Session" "LOCATION=GA Personal Studio" \
 	    "NOTES=" "REASON=" "ORIG=" "NOSHOW=true" "REQRES=false" \
+	    "VIDEO_URL=https://app.example.com/video/unique-booking-id" \
+	    "VIDEO_DATA_URL=https://video.example.com/meeting-room-id" \
 	    "UID=$(new_uid)"; do
 		key=${kv%%=*}
 		value=${kv#*=}

@@ -243,6 +243,54 @@ post "$f"
 t_is "long location: 200" "$STATUS" 200
 t_is "long location: cut to 255 characters" "$(appointment "$u" "char_length(location)")" 255
 
+# --- each kind of location Cal.com sends (packages/app-store/locations.ts):
+# what a trainer or student can use.  LOCATION|metadata.videoCallUrl|
+# videoCallData.url|what appointments.location holds
+while IFS='|' read -r loc video data want; do
+	f=$(body created LOCATION="$loc" VIDEO_URL="$video" VIDEO_DATA_URL="$data")
+	u=$(json_field "$f" uid)
+	post "$f"
+	t_is "location $loc${video:+ with metadata.videoCallUrl}${data:+ with videoCallData.url}: $want" \
+	    "$STATUS|$(appointment "$u" location)" "200|$want"
+done <<'EOF'
+integrations:daily|https://app.cal.com/video/Tdaily|https://ga.daily.co/Tdaily|https://app.cal.com/video/Tdaily
+integrations:google:meet||https://meet.google.com/abc-defg-hij|https://meet.google.com/abc-defg-hij
+integrations:zoom|https://us05web.zoom.us/j/8812345678?pwd=x||https://us05web.zoom.us/j/8812345678?pwd=x
+integrations:office365_video||https://teams.microsoft.com/l/meetup-join/19%3ameeting|https://teams.microsoft.com/l/meetup-join/19%3ameeting
+integrations:daily|||Cal Video
+integrations:google:meet|||Google Meet
+integrations:zoom|||Zoom
+integrations:office365_video|||Microsoft Teams
+integrations:jitsi|||Jitsi Meet
+integrations:some_new_video|||Online meeting
+integrations:daily|javascript:alert(1)|ftp://ga.daily.co/x|Cal Video
+https://meet.jit.si/ga-personal-ana|||https://meet.jit.si/ga-personal-ana
+javascript:alert(document.cookie)|||Link meeting
+zoommtg://zoom.us/join?confno=1|https://zoom.us/j/1||https://zoom.us/j/1
+Rua Augusta, 1500 - São Paulo|||Rua Augusta, 1500 - São Paulo
++55 11 91234-5678|||+55 11 91234-5678
+attendeeInPerson|||In person (attendee address)
+inPerson|||In person (organizer address)
+phone|||Phone call (attendee phone number)
+userPhone|||Phone call (organizer phone number)
+link|||Link meeting
+somewhereElse|||Custom attendee location
+conferencing|https://meet.google.com/xyz-abcd-efg||https://meet.google.com/xyz-abcd-efg
+EOF
+long_url="https://us05web.zoom.us/j/1?pwd=$(printf 'x%.0s' $(seq 1 240))"
+f=$(body created LOCATION=integrations:zoom VIDEO_URL="$long_url" VIDEO_DATA_URL=)
+u=$(json_field "$f" uid)
+post "$f"
+t_is "a meeting URL over 255 characters is not cut into a broken link" \
+    "$STATUS|$(appointment "$u" location)" "200|Zoom"
+# A location update to a video app: its link.
+f=$(body created UID="$u" LOCATION=integrations:google:meet VIDEO_URL= \
+    VIDEO_DATA_URL=https://meet.google.com/new-link-abc CREATED_AT="$(created_at 30)")
+sed -i 's/"BOOKING_CREATED"/"BOOKING_LOCATION_UPDATED"/' "$f"
+post "$f"
+t_is "location updated to Google Meet: its link" \
+    "$STATUS|$(appointment "$u" location)" "200|https://meet.google.com/new-link-abc"
+
 # --- refused requests
 f=$(body created)
 u=$(json_field "$f" uid)
