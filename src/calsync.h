@@ -154,6 +154,7 @@ struct delivery {
 	const char	*event_slug;	/* type */
 	const char	*description;
 	const char	*booker_notes;	/* additionalNotes or responses.notes */
+	const char	*reschedule_reason;	/* responses.rescheduleReason */
 	const char	*location_sent;	/* location, as Cal.com sent it */
 	const char	*video_url;	/* metadata.videoCallUrl */
 	const char	*video_data_url;	/* videoCallData.url */
@@ -164,6 +165,8 @@ struct delivery {
 	size_t		 nattendees;
 	const char	*attendees[MAX_ATTENDEES];	/* emails, in order */
 	signed char	 no_show[MAX_ATTENDEES];	/* -1 unsaid, 0, 1 */
+	size_t		 nguests;
+	const char	*guests[MAX_ATTENDEES];		/* responses.guests */
 	/* What a trainer or student can use: see location_resolve(). */
 	char		 location[LOCATION_MAX_CHARS * 4 + 1];
 	bool		 has_location;

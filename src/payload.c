@@ -27,7 +27,8 @@ enum ftype {
 	F_EMAIL,
 	F_UUID,
 	F_TIME,		/* ISO 8601 with a zone */
-	F_MINUTES	/* integer 1..MINUTES_MAX */
+	F_MINUTES,	/* integer 1..MINUTES_MAX */
+	F_EMAILS	/* array of at most MAX_ATTENDEES emails */
 };
 
 struct field {
@@ -64,6 +65,9 @@ static const struct field fields[] = {
 	{ "responses.notes.value",	F_TEXT,		AT(booker_notes) },
 	{ "cancellationReason",		F_TEXT,		AT(cancellation_reason) },
 	{ "rejectionReason",		F_TEXT,		AT(cancellation_reason) },
+	{ "responses.guests.value",	F_EMAILS,	AT(nguests) },
+	{ "responses.rescheduleReason.value", F_TEXT,	AT(reschedule_reason) },
+	{ "rescheduleReason",		F_TEXT,		AT(reschedule_reason) },
 	{ "location",			F_TEXT,		AT(location_sent) },
 	{ "metadata.videoCallUrl",	F_TEXT,		AT(video_url) },
 	{ "videoCallData.url",		F_TEXT,		AT(video_data_url) },
@@ -254,9 +258,30 @@ type_words(enum ftype type)
 		return "an ISO 8601 timestamp with a zone";
 	case F_MINUTES:
 		return "a whole number of minutes from 1 to 10080";
+	case F_EMAILS:
+		return "an array of at most 100 email addresses";
 	default:
 		return "a string of valid UTF-8 without NUL characters";
 	}
+}
+
+/* responses.guests.value: the emails the booker added (the only list). */
+static int
+take_emails(struct delivery *d, struct json_object *v)
+{
+	const char	*s;
+	size_t		 i, n, len;
+
+	if (!json_object_is_type(v, json_type_array) ||
+	    (n = json_object_array_length(v)) > MAX_ATTENDEES)
+		return -1;
+	for (i = 0; i < n; i++) {
+		if (take_string(json_object_array_get_idx(v, i), F_EMAIL, &s,
+		    &len) == -1)
+			return -1;
+		d->guests[d->nguests++] = s;
+	}
+	return 0;
 }
 
 /* Store one present, non-null value; -1 if it breaks its rules. */
@@ -268,6 +293,8 @@ take_field(struct delivery *d, const struct field *f, struct json_object *v)
 	size_t		 len;
 	int64_t		 n;
 
+	if (f->type == F_EMAILS)
+		return take_emails(d, v);
 	if (f->type == F_MINUTES) {
 		if (!json_object_is_type(v, json_type_int))
 			return -1;
@@ -298,6 +325,8 @@ already_set(const struct delivery *d, const struct field *f)
 		return *(const int64_t *)(const void *)dst != TIME_NONE;
 	case F_MINUTES:
 		return *(const int *)(const void *)dst != 0;
+	case F_EMAILS:
+		return d->nguests != 0;
 	default:
 		return *(const char *const *)(const void *)dst != NULL;
 	}

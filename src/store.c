@@ -15,7 +15,7 @@
 
 #include "calsync.h"
 
-#define APPLY_PARAMS	22
+#define APPLY_PARAMS	24
 #define TRIES		8	/* for serialization failures and deadlocks */
 #define STATEMENT_TIMEOUT	"15s"
 #define LOCK_TIMEOUT		"10s"
@@ -37,7 +37,8 @@ static const char apply_sql[] =
 	" $11::text, $12::text, $13::text, $14::text, $15::text,"
 	" pg_catalog.string_to_array($16::text, E'\\n'),"
 	" pg_catalog.string_to_array($17::text, E'\\n', '')::boolean[],"
-	" $18::uuid, $19::uuid, $20::boolean, $21::bytea, $22::bytea)";
+	" $18::uuid, $19::uuid, $20::boolean, $21::bytea, $22::bytea,"
+	" pg_catalog.string_to_array($23::text, E'\\n'), $24::text)";
 
 static const char refused_sql[] =
 	"INSERT INTO calsync.deliveries (request_id, trigger, uid,"
@@ -50,7 +51,8 @@ static const char check_sql[] =
 	" pg_catalog.has_table_privilege('public.users', 'SELECT'),"
 	" pg_catalog.has_function_privilege('calsync.apply_delivery(text,"
 	"text,timestamptz,text,text,timestamp,integer,text,text,text,text,text,"
-	"text,text,text,text[],boolean[],uuid,uuid,boolean,bytea,bytea)',"
+	"text,text,text,text[],boolean[],uuid,uuid,boolean,bytea,bytea,text[],"
+	"text)',"
 	" 'EXECUTE')";
 
 static const char deliveries_sql[] =
@@ -277,6 +279,27 @@ or_null(const char *s)
  * Attendee emails, one a line (valid_email() admits no blank in them),
  * and their no-show flags likewise: "t", "f", or "" for unsaid.
  */
+/* n strings, one a line (emails hold no newline), for string_to_array. */
+static char *
+join_lines(const char *const *list, size_t n)
+{
+	size_t	 i, len = 1, off = 0;
+	char	*out;
+
+	for (i = 0; i < n; i++)
+		len += strlen(list[i]) + 1;
+	if ((out = malloc(len)) == NULL)
+		return NULL;
+	for (i = 0; i < n; i++) {
+		len = strlen(list[i]);
+		memcpy(out + off, list[i], len);
+		off += len;
+		out[off++] = '\n';
+	}
+	out[off > 0 ? off - 1 : 0] = '\0';
+	return out;
+}
+
 static char *
 join_attendees(const struct delivery *d, char **flags)
 {
@@ -317,12 +340,18 @@ store_apply(struct store *s, const char *request_id,
 	int		 formats[APPLY_PARAMS] = { 0 };
 	char		 created[TIMESTAMP_BUFSZ], start[TIMESTAMP_BUFSZ];
 	char		 duration[16];
-	char		*attendees, *no_show = NULL;
+	char		*attendees, *no_show = NULL, *guests;
 	PGresult	*res;
 	enum outcome	 o;
 
 	memset(a, 0, sizeof(*a));
 	if ((attendees = join_attendees(d, &no_show)) == NULL) {
+		a->outcome = OUTCOME_INTERNAL;
+		return -1;
+	}
+	if ((guests = join_lines(d->guests, d->nguests)) == NULL) {
+		free(attendees);
+		free(no_show);
 		a->outcome = OUTCOME_INTERNAL;
 		return -1;
 	}
@@ -358,11 +387,14 @@ store_apply(struct store *s, const char *request_id,
 	v[21] = body;
 	lengths[21] = (int)len;
 	formats[21] = 1;
+	v[22] = d->nguests > 0 ? guests : NULL;
+	v[23] = d->reschedule_reason;
 
 	o = run(s, "applying a delivery", "apply", NULL, APPLY_PARAMS, v,
 	    lengths, formats, &res);
 	free(attendees);
 	free(no_show);
+	free(guests);
 	if (o != OUTCOME_APPLIED) {
 		a->outcome = o;
 		return -1;

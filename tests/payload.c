@@ -69,6 +69,8 @@ static const struct pcase cases[] = {
 	    "event_type", "Strategy Session",
 	    "event_slug", "standard-event-type",
 	    "location", "https://app.example.com/video/unique-booking-id",
+	    "guests", "additional-guest@example.com",
+	    "reschedule_reason", NULL,
 	    "title", "Strategy Session between Organizer and Guest",
 	    "booker_notes", "", "cancellation_reason", NULL, "trainer_id", NULL,
 	    "full_booking", "true"),
@@ -459,6 +461,29 @@ static const struct pcase cases[] = {
 	    ",\"location\":\"integrations:daily\",\"metadata\":"
 	    "{\"videoCallUrl\":5}"), P "metadata.videoCallUrl"),
 
+	/* Notes: the guests and the reschedule reason. */
+	GOOD("guests from responses.guests.value", CREATED(BOOKING
+	    ",\"responses\":{\"guests\":{\"label\":\"g\",\"value\":"
+	    "[\"a@x.example\",\"b@x.example\"]}}"),
+	    "guests", "a@x.example b@x.example"),
+	GOOD("no guests", CREATED(BOOKING ",\"responses\":{\"guests\":"
+	    "{\"label\":\"g\",\"value\":[]}}"), "guests", NULL),
+	BAD("a guest that is not an email", CREATED(BOOKING
+	    ",\"responses\":{\"guests\":{\"value\":[\"nobody\"]}}"),
+	    P "responses.guests.value"),
+	BAD("guests not an array", CREATED(BOOKING
+	    ",\"responses\":{\"guests\":{\"value\":\"a@x.example\"}}"),
+	    P "responses.guests.value"),
+	GOOD("reschedule reason from responses", ENV("BOOKING_RESCHEDULED",
+	    BOOKING ",\"rescheduleUid\":\"b0\",\"rescheduleReason\":\"T\","
+	    "\"responses\":{\"rescheduleReason\":{\"label\":\"r\","
+	    "\"value\":\"Stuck in traffic\"}}"),
+	    "reschedule_reason", "Stuck in traffic"),
+	GOOD("reschedule reason at the top level", ENV("BOOKING_RESCHEDULED",
+	    BOOKING ",\"rescheduleReason\":\"Stuck in traffic\","
+	    "\"responses\":{\"rescheduleReason\":{\"label\":\"r\"}}"),
+	    "reschedule_reason", "Stuck in traffic"),
+
 	/* Location: 255 characters at most, cut between characters. */
 	{ "location of 300 ASCII", .body = LOC, .unit = "a", .n = 300,
 	  .suffix = "\"}}",
@@ -525,6 +550,7 @@ field(const struct delivery *d, const char *name, char *buf, size_t sz)
 	    "reschedule_uid", d->reschedule_uid, "title", d->title,
 	    "event_type", d->event_type, "event_slug", d->event_slug,
 	    "description", d->description, "booker_notes", d->booker_notes,
+	    "reschedule_reason", d->reschedule_reason,
 	    "cancellation_reason", d->cancellation_reason,
 	    "organizer_email", d->organizer_email,
 	    "trainer_id", d->trainer_id, "student_id", d->student_id,
@@ -556,6 +582,14 @@ field(const struct delivery *d, const char *name, char *buf, size_t sz)
 			timestamp_format_ms(nums[i].v, buf);
 		else
 			snprintf(buf, sz, "%lld", nums[i].v);
+		return buf;
+	}
+	if (strcmp(name, "guests") == 0) {
+		if (d->nguests == 0)
+			return NULL;
+		for (buf[0] = '\0', i = 0; i < d->nguests; i++)
+			snprintf(buf + strlen(buf), sz - strlen(buf), "%s%s",
+			    i > 0 ? " " : "", d->guests[i]);
 		return buf;
 	}
 	if (strcmp(name, "attendees") != 0)

@@ -172,6 +172,7 @@ body()
 	    "NOTES=" "REASON=" "ORIG=" "NOSHOW=true" "REQRES=false" \
 	    "VIDEO_URL=https://app.example.com/video/unique-booking-id" \
 	    "VIDEO_DATA_URL=https://video.example.com/meeting-room-id" \
+	    "DESCRIPTION=" "RESCHEDULE_REASON=" \
 	    "UID=$(new_uid)"; do
 		key=${kv%%=*}
 		value=${kv#*=}

@@ -50,9 +50,9 @@ t_is "created: the appointment, in UTC, with its duration and type" \
     "$TRAINER|$ANA|2026-12-01 16:00:00|60|scheduled|training|GA Personal Studio"
 t_like "created: notes keep the cal.com:<uid> line for the Phoenix app" \
     "$(appointment "$uid" notes)" "^cal.com:$uid"
-t_like "created: notes carry the title and the booker's notes" \
+t_like "created: notes carry the title, the booker's notes and the guests" \
     "$(appointment "$uid" "replace(notes, E'\n', '/')")" \
-    "between Guilherme and Ana/Knee injury, go easy$"
+    "between Guilherme and Ana/Knee injury, go easy/Guests: additional-guest@example.com$"
 t_is "created: inserted_at and updated_at set" \
     "$(appointment "$uid" "inserted_at IS NOT NULL AND updated_at IS NOT NULL")" t
 t_is "created: journal" "$(journal "$uid")" applied
@@ -290,6 +290,50 @@ sed -i 's/"BOOKING_CREATED"/"BOOKING_LOCATION_UPDATED"/' "$f"
 post "$f"
 t_is "location updated to Google Meet: its link" \
     "$STATUS|$(appointment "$u" location)" "200|https://meet.google.com/new-link-abc"
+
+# --- notes: what is this booking's own, once, and the trainer's text kept
+desc="Sessão de 60 minutos no estúdio. Traga água e toalha."
+f=$(body created NOTES="Joelho esquerdo dói" DESCRIPTION="$desc" \
+    CREATED_AT="$(created_at -120)")
+nu=$(json_field "$f" uid)
+post "$f"
+notes()	{ appointment "$nu" "replace(notes, E'\n', '/')"; }
+t_is "notes: the uid, title, booker's notes and guests; no event type description" \
+    "$STATUS|$(notes)" \
+    "200|cal.com:$nu/Personal Training Session between Guilherme and Ana/Joelho esquerdo dói/Guests: additional-guest@example.com"
+r1=$(new_uid)
+f=$(body rescheduled UID="$r1" ORIG="$nu" START=2026-12-08T10:00:00Z \
+    END=2026-12-08T11:00:00Z RESCHEDULE_REASON="Preso no trânsito" \
+    CREATED_AT="$(created_at -60)")
+post "$f"
+t_is "notes: the reschedule reason is added, with the new uid" \
+    "$STATUS|$(notes)" \
+    "200|cal.com:$nu/cal.com:$r1/Personal Training Session between Guilherme and Ana/Joelho esquerdo dói/Guests: additional-guest@example.com/Reschedule reason: Preso no trânsito"
+before=$(notes)
+post "$f"
+t_is "notes: the same reschedule again: duplicate, no line twice" \
+    "$STATUS|$(journal "$r1" | sed 's/.*,//')|$(notes)" "200|duplicate|$before"
+# The same reschedule from a second subscription: another createdAt.
+g=$(body rescheduled UID="$r1" ORIG="$nu" START=2026-12-08T10:00:00Z \
+    END=2026-12-08T11:00:00Z RESCHEDULE_REASON="Preso no trânsito" \
+    CREATED_AT="$(created_at -59)")
+post "$g"
+t_is "notes: the same reschedule sent by a second subscription: no line twice" \
+    "$STATUS|$(notes)" "200|$before"
+sql "UPDATE public.appointments SET notes = notes || E'\nTrainer: trazer o kettlebell'
+    WHERE id = '$(appointment "$nu" id)'" >/dev/null
+r2=$(new_uid)
+f=$(body rescheduled UID="$r2" ORIG="$r1" START=2026-12-09T10:00:00Z \
+    END=2026-12-09T11:00:00Z RESCHEDULE_REASON="Dentista" \
+    CREATED_AT="$(created_at -30)")
+post "$f"
+t_is "notes: the trainer's text stays; the new uid and reason are added after it" \
+    "$STATUS|$(notes)|$(appointment "$nu" scheduled_at)" \
+    "200|$before/Trainer: trazer o kettlebell/cal.com:$r2/Reschedule reason: Dentista|2026-12-09 10:00:00"
+post "$(body cancelled UID="$r2" REASON="Doente" CREATED_AT="$(created_at -10)")"
+t_is "notes: a cancel leaves them as they are" \
+    "$STATUS|$(notes)|$(appointment "$nu" status)" \
+    "200|$before/Trainer: trazer o kettlebell/cal.com:$r2/Reschedule reason: Dentista|cancelled"
 
 # --- refused requests
 f=$(body created)
