@@ -273,7 +273,7 @@ grep -o '"request_id":"[^"]*"' "$STACK_DIR/failed" | cut -d'"' -f4 |
     while read -r id; do
 	grep -h "id=$id\b" "$STACK_DIR/calsync.log" "$STACK_DIR/pool2.log"
     done | sed 's/^/# /'
-t_absent "no worker crashed" "killed by signal" \
+t_absent "no worker crashed" -F "killed by signal" -- \
     "$STACK_DIR/calsync.log" "$STACK_DIR/pool2.log"
 
 t_done
