@@ -91,7 +91,7 @@ t_absent()
 	done
 	if LC_ALL=C grep -aq "${args[@]}" -- "$@"; then
 		_tap_result 1 "$name"
-		LC_ALL=C grep -anm 1 "${args[@]}" -- "$@" | cut -d : -f 1-2 |
+		LC_ALL=C grep -Hanm 1 "${args[@]}" -- "$@" | cut -d : -f 1-2 |
 		    sed 's/^/# first at: /'
 	else
 		_tap_result 0 "$name"
