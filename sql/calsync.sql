@@ -907,7 +907,8 @@ BEGIN
 	WHERE d.outcome = 'pending' AND d.received_at < now() - p_lifetime
 	    AND NOT EXISTS (SELECT FROM calsync.events e
 	        WHERE (e.uid = d.uid OR e.reschedule_uid = d.uid)
-	        AND e.full_booking);
+	        AND e.full_booking AND e.trigger IN ('BOOKING_CREATED',
+	        'BOOKING_RESCHEDULED'));
 	GET DIAGNOSTICS expired = ROW_COUNT;
 	SELECT count(*) INTO pending FROM calsync.deliveries d
 	WHERE d.outcome = 'pending';
