@@ -135,6 +135,9 @@ $$;
 CREATE INDEX IF NOT EXISTS deliveries_uid_index ON calsync.deliveries (uid);
 CREATE INDEX IF NOT EXISTS deliveries_replay_index ON calsync.deliveries (outcome)
 	WHERE outcome IN ('unmatched', 'internal');
+-- calsync.expire_pending looks at the pending ones every minute.
+CREATE INDEX IF NOT EXISTS deliveries_pending_index
+	ON calsync.deliveries (received_at) WHERE outcome = 'pending';
 
 -- Bookings made through the Phoenix handler carry a "cal.com:<uid>" line in
 -- their notes: link them, so they can still be cancelled and rescheduled.
@@ -871,6 +874,44 @@ BEGIN
 	    detail = replay.detail, replayed_at = now(),
 	    appointment_id = v_settled.appointment_id
 	WHERE d.id = p_delivery;
+END
+$$;
+
+-- Pending deliveries (a change to a booking calsync has not seen), looked
+-- at by every host's notifier once a minute; safe to run anywhere at once.
+-- Those whose booking has arrived since were folded in with it: journaled
+-- applied.  Those older than p_lifetime whose booking never came (a cancel
+-- or reject of a request never confirmed) are settled as expired, so that
+-- what stays pending is what may still arrive.  A booking that came but is
+-- unmatched keeps its changes pending: its replay applies them.  An
+-- expired event stays in calsync.events, as the journal is history: if its
+-- booking does come later, it is applied as usual and the expired change
+-- is folded in its clock order.  Returns how many were settled each way,
+-- and how many stay pending.
+CREATE OR REPLACE FUNCTION calsync.expire_pending(p_lifetime interval,
+	OUT arrived bigint, OUT expired bigint, OUT pending bigint)
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+	UPDATE calsync.deliveries d SET outcome = 'applied',
+	    detail = 'applied when its booking arrived',
+	    appointment_id = (SELECT b.appointment_id FROM calsync.bookings b
+	        WHERE b.uid = d.uid ORDER BY b.linked_at, b.appointment_id
+	        LIMIT 1)
+	WHERE d.outcome = 'pending'
+	    AND EXISTS (SELECT FROM calsync.bookings b WHERE b.uid = d.uid);
+	GET DIAGNOSTICS arrived = ROW_COUNT;
+	UPDATE calsync.deliveries d SET outcome = 'expired',
+	    detail = format('its booking never arrived within %s days: '
+	        'nothing to apply it to (kept; applied if it still comes)',
+	        extract(day FROM p_lifetime))
+	WHERE d.outcome = 'pending' AND d.received_at < now() - p_lifetime
+	    AND NOT EXISTS (SELECT FROM calsync.events e
+	        WHERE (e.uid = d.uid OR e.reschedule_uid = d.uid)
+	        AND e.full_booking AND e.trigger IN ('BOOKING_CREATED',
+	        'BOOKING_RESCHEDULED'));
+	GET DIAGNOSTICS expired = ROW_COUNT;
+	SELECT count(*) INTO pending FROM calsync.deliveries d
+	WHERE d.outcome = 'pending';
 END
 $$;
 

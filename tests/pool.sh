@@ -112,6 +112,10 @@ refuse "no DATABASE_URL" "DATABASE_URL" DATABASE_URL= CALCOM_WEBHOOK_SECRET=x \
 refuse "no socket" "spawn-fcgi" CALCOM_WEBHOOK_SECRET=x "$CALSYNC"
 refuse "unknown log target" "-l" CALCOM_WEBHOOK_SECRET=x "$CALSYNC" -l file \
     -s "$STACK_DIR/x.sock"
+for days in 0 3651 30d -1; do
+	refuse "CALSYNC_PENDING_DAYS=$days" "CALSYNC_PENDING_DAYS must be a number from 1 to 3650" \
+	    CALSYNC_PENDING_DAYS=$days CALCOM_WEBHOOK_SECRET=x "$CALSYNC" -s "$STACK_DIR/x.sock"
+done
 refuse "zero workers" "-w" CALCOM_WEBHOOK_SECRET=x "$CALSYNC" -w 0 -s "$STACK_DIR/x.sock"
 echo keep >"$STACK_DIR/regular"
 refuse "socket path is a file" "not a socket" CALCOM_WEBHOOK_SECRET=x \
