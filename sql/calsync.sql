@@ -25,7 +25,8 @@ CREATE TABLE IF NOT EXISTS calsync.schema_version (
 	installed_at	timestamptz NOT NULL DEFAULT now()
 );
 -- 2: calsync.changes, announced by calsync's notifier.
-INSERT INTO calsync.schema_version (version) VALUES (1), (2)
+-- 3: calsync.expire_pending, which the notifier calls.
+INSERT INTO calsync.schema_version (version) VALUES (1), (2), (3)
 ON CONFLICT DO NOTHING;
 
 -- Cal.com event type (title or slug, any case) -> appointments.appointment_type.
