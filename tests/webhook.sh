@@ -216,6 +216,12 @@ confirm_flow()
 	rows=$(chain_rows "$a" "$b")
 	printf '# rows after %s: %s\n' "$1" "$(tr '\n' ';' <<<"$rows")"
 	t_is "confirmation reschedule, $1: $3" "$rows" "$2"
+	case $1 in
+	"CA RQ CB") t_is "... the request applied, the confirmation changes nothing" \
+	    "$(journal "$b")" applied,duplicate ;;
+	"CA RQ RJ") t_is "... the request and the rejection applied" \
+	    "$(journal "$b")" applied,applied ;;
+	esac
 }
 accepted="2026-12-16 15:00:00|60|scheduled|-|f"
 rejected="2026-12-16 15:00:00|60|cancelled|Fully booked that day|t"
