@@ -53,7 +53,8 @@ CREATE TABLE IF NOT EXISTS calsync.events (
 	body_sha256		bytea NOT NULL UNIQUE,
 	trigger			text NOT NULL,
 	-- createdAt plus the rank of the trigger in microseconds: events of
-	-- the same millisecond are ordered CREATED < RESCHEDULED < location and
+	-- the same millisecond are ordered CREATED < RESCHEDULED and REQUESTED
+	-- (a reschedule awaiting confirmation) < location and
 	-- payment updates < NO_SHOW_UPDATED < CANCELLED and REJECTED (a cancel
 	-- in the same millisecond as a reschedule wins).  Equal clocks are
 	-- taken in arrival order.
@@ -297,15 +298,23 @@ BEGIN
 END
 $$;
 
+-- The triggers calsync acts on (the ones src/payload.c reads), with their
+-- rank among events of the same millisecond; NULL for every other one,
+-- which is only recorded.  BOOKING_REQUESTED counts only with a
+-- rescheduleUid (apply_delivery).
 CREATE OR REPLACE FUNCTION calsync.trigger_rank(p_trigger text)
 RETURNS integer LANGUAGE sql IMMUTABLE AS $$
 	SELECT CASE p_trigger
 	    WHEN 'BOOKING_CREATED' THEN 1
 	    WHEN 'BOOKING_RESCHEDULED' THEN 2
+	    WHEN 'BOOKING_REQUESTED' THEN 2
+	    WHEN 'BOOKING_LOCATION_UPDATED' THEN 3
+	    WHEN 'BOOKING_PAID' THEN 3
+	    WHEN 'BOOKING_PAYMENT_INITIATED' THEN 3
 	    WHEN 'BOOKING_NO_SHOW_UPDATED' THEN 4
 	    WHEN 'BOOKING_CANCELLED' THEN 5
 	    WHEN 'BOOKING_REJECTED' THEN 5
-	    ELSE 3 END
+	    END
 $$;
 
 -- The appointments the events of a booking make, folded in clock order.
@@ -335,7 +344,8 @@ BEGIN
 			v_uids := v_uids || e.uid;
 		END IF;
 		IF v_base.id IS NULL AND e.full_booking AND e.trigger IN
-		    ('BOOKING_CREATED', 'BOOKING_RESCHEDULED') THEN
+		    ('BOOKING_CREATED', 'BOOKING_RESCHEDULED',
+		    'BOOKING_REQUESTED') THEN
 			v_base := e;
 		END IF;
 		CASE e.trigger
@@ -346,9 +356,15 @@ BEGIN
 			v_duration := coalesce(v_duration, e.duration);
 			v_location := coalesce(v_location, e.location);
 			v_status := coalesce(v_status, 'scheduled');
-		WHEN 'BOOKING_RESCHEDULED' THEN
+		WHEN 'BOOKING_RESCHEDULED', 'BOOKING_REQUESTED' THEN
 			-- Also after a cancel: "request reschedule" then a new time
-			-- brings the session back.
+			-- brings the session back.  A BOOKING_REQUESTED here is a
+			-- reschedule awaiting the trainer's confirmation (only those
+			-- are events): Cal.com has already cancelled the original,
+			-- and GA Personal has no pending status, so the session
+			-- moves to the new time now; the BOOKING_CREATED of the
+			-- accept then changes nothing, a BOOKING_REJECTED cancels
+			-- it (at the requested time, with the trainer's reason).
 			v_start := e.start_at;
 			v_duration := coalesce(e.duration, v_duration);
 			v_location := coalesce(e.location, v_location);
@@ -782,10 +798,10 @@ DECLARE
 	v_uids		text[];
 	v_settled	record;
 BEGIN
-	IF p_uid IS NULL OR p_trigger NOT IN ('BOOKING_CREATED',
-	    'BOOKING_RESCHEDULED', 'BOOKING_CANCELLED', 'BOOKING_REJECTED',
-	    'BOOKING_NO_SHOW_UPDATED', 'BOOKING_LOCATION_UPDATED',
-	    'BOOKING_PAID', 'BOOKING_PAYMENT_INITIATED') THEN
+	-- A BOOKING_REQUESTED without rescheduleUid is a new booking awaiting
+	-- confirmation: its BOOKING_CREATED comes if the trainer accepts.
+	IF p_uid IS NULL OR calsync.trigger_rank(p_trigger) IS NULL OR
+	    (p_trigger = 'BOOKING_REQUESTED' AND p_reschedule_uid IS NULL) THEN
 		outcome := 'ignored';
 		detail := CASE p_trigger WHEN 'PING' THEN 'ping received'
 		    WHEN 'BOOKING_REQUESTED' THEN 'booking requested: its '

@@ -131,6 +131,7 @@ enum trigger {
 	TRIGGER_OTHER,		/* recorded, not read: PING, MEETING_*, ... */
 	TRIGGER_CREATED,
 	TRIGGER_RESCHEDULED,
+	TRIGGER_REQUESTED,	/* a reschedule awaiting confirmation */
 	TRIGGER_CANCELLED,	/* and BOOKING_REJECTED */
 	TRIGGER_NO_SHOW,
 	TRIGGER_UPDATED		/* location and payment updates */
