@@ -25,7 +25,8 @@ CREATE TABLE IF NOT EXISTS calsync.schema_version (
 	installed_at	timestamptz NOT NULL DEFAULT now()
 );
 -- 2: calsync.changes, announced by calsync's notifier.
-INSERT INTO calsync.schema_version (version) VALUES (1), (2)
+-- 3: calsync.expire_pending, which the notifier calls.
+INSERT INTO calsync.schema_version (version) VALUES (1), (2), (3)
 ON CONFLICT DO NOTHING;
 
 -- Cal.com event type (title or slug, any case) -> appointments.appointment_type.
@@ -52,7 +53,8 @@ CREATE TABLE IF NOT EXISTS calsync.events (
 	body_sha256		bytea NOT NULL UNIQUE,
 	trigger			text NOT NULL,
 	-- createdAt plus the rank of the trigger in microseconds: events of
-	-- the same millisecond are ordered CREATED < RESCHEDULED < location and
+	-- the same millisecond are ordered CREATED < RESCHEDULED and REQUESTED
+	-- (a reschedule awaiting confirmation) < location and
 	-- payment updates < NO_SHOW_UPDATED < CANCELLED and REJECTED (a cancel
 	-- in the same millisecond as a reschedule wins).  Equal clocks are
 	-- taken in arrival order.
@@ -139,6 +141,9 @@ $$;
 CREATE INDEX IF NOT EXISTS deliveries_uid_index ON calsync.deliveries (uid);
 CREATE INDEX IF NOT EXISTS deliveries_replay_index ON calsync.deliveries (outcome)
 	WHERE outcome IN ('unmatched', 'internal');
+-- calsync.expire_pending looks at the pending ones every minute.
+CREATE INDEX IF NOT EXISTS deliveries_pending_index
+	ON calsync.deliveries (received_at) WHERE outcome = 'pending';
 
 -- Bookings made through the Phoenix handler carry a "cal.com:<uid>" line in
 -- their notes: link them, so they can still be cancelled and rescheduled.
@@ -297,15 +302,23 @@ BEGIN
 END
 $$;
 
+-- The triggers calsync acts on (the ones src/payload.c reads), with their
+-- rank among events of the same millisecond; NULL for every other one,
+-- which is only recorded.  BOOKING_REQUESTED counts only with a
+-- rescheduleUid (apply_delivery).
 CREATE OR REPLACE FUNCTION calsync.trigger_rank(p_trigger text)
 RETURNS integer LANGUAGE sql IMMUTABLE AS $$
 	SELECT CASE p_trigger
 	    WHEN 'BOOKING_CREATED' THEN 1
 	    WHEN 'BOOKING_RESCHEDULED' THEN 2
+	    WHEN 'BOOKING_REQUESTED' THEN 2
+	    WHEN 'BOOKING_LOCATION_UPDATED' THEN 3
+	    WHEN 'BOOKING_PAID' THEN 3
+	    WHEN 'BOOKING_PAYMENT_INITIATED' THEN 3
 	    WHEN 'BOOKING_NO_SHOW_UPDATED' THEN 4
 	    WHEN 'BOOKING_CANCELLED' THEN 5
 	    WHEN 'BOOKING_REJECTED' THEN 5
-	    ELSE 3 END
+	    END
 $$;
 
 -- The appointments the events of a booking make, folded in clock order.
@@ -347,7 +360,8 @@ BEGIN
 			v_reasons := v_reasons || v_line;
 		END IF;
 		IF v_base.id IS NULL AND e.full_booking AND e.trigger IN
-		    ('BOOKING_CREATED', 'BOOKING_RESCHEDULED') THEN
+		    ('BOOKING_CREATED', 'BOOKING_RESCHEDULED',
+		    'BOOKING_REQUESTED') THEN
 			v_base := e;
 		END IF;
 		CASE e.trigger
@@ -358,9 +372,15 @@ BEGIN
 			v_duration := coalesce(v_duration, e.duration);
 			v_location := coalesce(v_location, e.location);
 			v_status := coalesce(v_status, 'scheduled');
-		WHEN 'BOOKING_RESCHEDULED' THEN
+		WHEN 'BOOKING_RESCHEDULED', 'BOOKING_REQUESTED' THEN
 			-- Also after a cancel: "request reschedule" then a new time
-			-- brings the session back.
+			-- brings the session back.  A BOOKING_REQUESTED here is a
+			-- reschedule awaiting the trainer's confirmation (only those
+			-- are events): Cal.com has already cancelled the original,
+			-- and GA Personal has no pending status, so the session
+			-- moves to the new time now; the BOOKING_CREATED of the
+			-- accept then changes nothing, a BOOKING_REJECTED cancels
+			-- it (at the requested time, with the trainer's reason).
 			v_start := e.start_at;
 			v_duration := coalesce(e.duration, v_duration);
 			v_location := coalesce(e.location, v_location);
@@ -825,10 +845,10 @@ DECLARE
 	v_uids		text[];
 	v_settled	record;
 BEGIN
-	IF p_uid IS NULL OR p_trigger NOT IN ('BOOKING_CREATED',
-	    'BOOKING_RESCHEDULED', 'BOOKING_CANCELLED', 'BOOKING_REJECTED',
-	    'BOOKING_NO_SHOW_UPDATED', 'BOOKING_LOCATION_UPDATED',
-	    'BOOKING_PAID', 'BOOKING_PAYMENT_INITIATED') THEN
+	-- A BOOKING_REQUESTED without rescheduleUid is a new booking awaiting
+	-- confirmation: its BOOKING_CREATED comes if the trainer accepts.
+	IF p_uid IS NULL OR calsync.trigger_rank(p_trigger) IS NULL OR
+	    (p_trigger = 'BOOKING_REQUESTED' AND p_reschedule_uid IS NULL) THEN
 		outcome := 'ignored';
 		detail := CASE p_trigger WHEN 'PING' THEN 'ping received'
 		    WHEN 'BOOKING_REQUESTED' THEN 'booking requested: its '
@@ -919,6 +939,44 @@ BEGIN
 	    detail = replay.detail, replayed_at = now(),
 	    appointment_id = v_settled.appointment_id
 	WHERE d.id = p_delivery;
+END
+$$;
+
+-- Pending deliveries (a change to a booking calsync has not seen), looked
+-- at by every host's notifier once a minute; safe to run anywhere at once.
+-- Those whose booking has arrived since were folded in with it: journaled
+-- applied.  Those older than p_lifetime whose booking never came (a cancel
+-- or reject of a request never confirmed) are settled as expired, so that
+-- what stays pending is what may still arrive.  A booking that came but is
+-- unmatched keeps its changes pending: its replay applies them.  An
+-- expired event stays in calsync.events, as the journal is history: if its
+-- booking does come later, it is applied as usual and the expired change
+-- is folded in its clock order.  Returns how many were settled each way,
+-- and how many stay pending.
+CREATE OR REPLACE FUNCTION calsync.expire_pending(p_lifetime interval,
+	OUT arrived bigint, OUT expired bigint, OUT pending bigint)
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+	UPDATE calsync.deliveries d SET outcome = 'applied',
+	    detail = 'applied when its booking arrived',
+	    appointment_id = (SELECT b.appointment_id FROM calsync.bookings b
+	        WHERE b.uid = d.uid ORDER BY b.linked_at, b.appointment_id
+	        LIMIT 1)
+	WHERE d.outcome = 'pending'
+	    AND EXISTS (SELECT FROM calsync.bookings b WHERE b.uid = d.uid);
+	GET DIAGNOSTICS arrived = ROW_COUNT;
+	UPDATE calsync.deliveries d SET outcome = 'expired',
+	    detail = format('its booking never arrived within %s days: '
+	        'nothing to apply it to (kept; applied if it still comes)',
+	        extract(day FROM p_lifetime))
+	WHERE d.outcome = 'pending' AND d.received_at < now() - p_lifetime
+	    AND NOT EXISTS (SELECT FROM calsync.events e
+	        WHERE (e.uid = d.uid OR e.reschedule_uid = d.uid)
+	        AND e.full_booking AND e.trigger IN ('BOOKING_CREATED',
+	        'BOOKING_RESCHEDULED'));
+	GET DIAGNOSTICS expired = ROW_COUNT;
+	SELECT count(*) INTO pending FROM calsync.deliveries d
+	WHERE d.outcome = 'pending';
 END
 $$;
 

@@ -11,7 +11,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#define CALSYNC_SCHEMA_VERSION	2
+#define CALSYNC_SCHEMA_VERSION	3
 #define WEBHOOK_PATH		"/api/v1/webhooks/calcom"
 #define MAX_BODY_DEFAULT	(1024 * 1024)
 #define MAX_ATTENDEES		100
@@ -40,6 +40,7 @@ enum outcome {
 	OUTCOME_UNSUPPORTED_TYPE,
 	OUTCOME_STALE,		/* older than what was applied; nothing changed */
 	OUTCOME_UNMATCHED,	/* trainer or student unknown; kept for replay */
+	OUTCOME_EXPIRED,	/* journal only: pending, its booking never came */
 	OUTCOME_UNAVAILABLE,	/* database down */
 	OUTCOME_INTERNAL,
 	OUTCOME__MAX
@@ -77,6 +78,7 @@ struct secret {
 #error "SPOOL_DIR_DEFAULT comes from Makefile.am (-DSPOOL_DIR_DEFAULT=...)"
 #endif
 #define SPOOL_MAX_DEFAULT	((size_t)1024 * 1024 * 1024)
+#define PENDING_DAYS_DEFAULT	30
 
 struct config {
 	const char	*database_url;
@@ -85,6 +87,7 @@ struct config {
 	const char	*spool_dir;
 	size_t		 spool_max;	/* bytes */
 	size_t		 spool_interval;/* seconds between drains */
+	size_t		 pending_days;	/* then a pending delivery expires */
 };
 
 int		 config_load(struct config *, char *, size_t);
@@ -128,6 +131,7 @@ enum trigger {
 	TRIGGER_OTHER,		/* recorded, not read: PING, MEETING_*, ... */
 	TRIGGER_CREATED,
 	TRIGGER_RESCHEDULED,
+	TRIGGER_REQUESTED,	/* a reschedule awaiting confirmation */
 	TRIGGER_CANCELLED,	/* and BOOKING_REJECTED */
 	TRIGGER_NO_SHOW,
 	TRIGGER_UPDATED		/* location and payment updates */
@@ -205,6 +209,15 @@ void		 store_free(struct store *);
 const char	*store_error(const struct store *);
 int		 store_ping(struct store *);
 int		 store_announce(struct store *);
+
+struct pending {
+	long long	 arrived;	/* settled now: their booking came */
+	long long	 expired;	/* settled now: it never came */
+	long long	 waiting;	/* still pending, in the whole database */
+};
+
+int		 store_expire_pending(struct store *, size_t,
+		    struct pending *);
 int		 store_apply(struct store *, const char *,
 		    const struct delivery *, const unsigned char *,
 		    const char *, size_t, struct applied *);
@@ -275,6 +288,7 @@ void		 metrics_free(struct metrics *);
 void		 metrics_request(struct metrics *, const char *, enum outcome,
 		    double);
 void		 metrics_restart(struct metrics *);
+void		 metrics_pending(struct metrics *, const struct pending *);
 char		*metrics_render(struct metrics *, long);
 
 /* worker.c */
@@ -282,7 +296,7 @@ int		 worker_run(const struct config *, int, int, struct metrics *);
 int		 child_signals(int *);
 
 /* notifier.c */
-int		 notifier_run(const struct config *, int);
+int		 notifier_run(const struct config *, int, struct metrics *);
 void		 notifier_wake(int);
 
 #endif /* CALSYNC_H */

@@ -199,6 +199,7 @@ config_load(struct config *c, char *err, size_t errsz)
 	    SPOOL_DIR_DEFAULT;
 	c->spool_max = SPOOL_MAX_DEFAULT;
 	c->spool_interval = 5;
+	c->pending_days = PENDING_DAYS_DEFAULT;
 	c->database_url = getenv("DATABASE_URL");
 	if (c->database_url == NULL || *c->database_url == '\0') {
 		snprintf(err, errsz, "DATABASE_URL is not set: give the "
@@ -210,6 +211,8 @@ config_load(struct config *c, char *err, size_t errsz)
 	    load_size("CALSYNC_SPOOL_MAX", 1024 * 1024, UINT64_MAX / 2,
 	    &c->spool_max, err, errsz) == -1 ||
 	    load_size("CALSYNC_SPOOL_INTERVAL", 1, 3600, &c->spool_interval,
+	    err, errsz) == -1 ||
+	    load_size("CALSYNC_PENDING_DAYS", 1, 3650, &c->pending_days,
 	    err, errsz) == -1)
 		return -1;
 	return config_load_secrets(c->secrets, err, errsz);

@@ -305,7 +305,8 @@ start_child(const struct pool *p, const struct slot *slot)
 	}
 	/* exit(), not _exit(): LeakSanitizer and valgrind check at exit. */
 	if (pid == 0)
-		exit(slot->notifier ? notifier_run(p->cfg, p->wake_fd) :
+		exit(slot->notifier ? notifier_run(p->cfg, p->wake_fd,
+		    p->metrics) :
 		    worker_run(p->cfg, p->listen_fd, p->wake_fd, p->metrics));
 	return pid;
 }

@@ -1,8 +1,9 @@
 /*
  * metrics.c: the counters every worker adds to and any worker reports
  * (GET /metrics, Prometheus' text format): deliveries by trigger and
- * outcome, request latency, database errors, worker restarts.  They live
- * in one anonymous shared mapping made before the workers are forked.
+ * outcome, request latency, database errors, worker restarts, and the
+ * pending deliveries the notifier last counted.  They live in one
+ * anonymous shared mapping made before the workers are forked.
  */
 #include "config.h"
 
@@ -39,6 +40,9 @@ struct metrics {
 	atomic_ulong	 latency_us;			/* sum */
 	atomic_ulong	 db_errors;
 	atomic_ulong	 restarts;
+	atomic_bool	 pending_known;	/* the notifier has counted them */
+	atomic_long	 pending;	/* in the database, at its last count */
+	atomic_ulong	 expired;	/* settled as expired by this host */
 };
 
 struct metrics *
@@ -94,6 +98,17 @@ metrics_restart(struct metrics *m)
 {
 	if (m != NULL)
 		atomic_fetch_add(&m->restarts, 1);
+}
+
+/* The notifier, after calsync.expire_pending. */
+void
+metrics_pending(struct metrics *m, const struct pending *p)
+{
+	if (m == NULL)
+		return;
+	atomic_store(&m->pending, (long)p->waiting);
+	atomic_fetch_add(&m->expired, (unsigned long)p->expired);
+	atomic_store(&m->pending_known, true);
 }
 
 /* Append to a growing buffer; a failed allocation empties the result. */
@@ -180,5 +195,19 @@ metrics_render(struct metrics *m, long spool)
 	    "# TYPE calsync_worker_restarts_total counter\n"
 	    "calsync_worker_restarts_total %lu\n",
 	    atomic_load(&m->db_errors), spool, atomic_load(&m->restarts));
+	put(&buf, &len, &cap, "# HELP calsync_pending_expired_total Pending "
+	    "deliveries this host settled as expired: their booking never "
+	    "arrived within CALSYNC_PENDING_DAYS.\n"
+	    "# TYPE calsync_pending_expired_total counter\n"
+	    "calsync_pending_expired_total %lu\n",
+	    atomic_load(&m->expired));
+	/* Unknown until the notifier first reached the database. */
+	if (atomic_load(&m->pending_known))
+		put(&buf, &len, &cap, "# HELP calsync_pending_deliveries "
+		    "Deliveries pending in the database (all hosts): changes "
+		    "to a booking not seen yet.\n"
+		    "# TYPE calsync_pending_deliveries gauge\n"
+		    "calsync_pending_deliveries %ld\n",
+		    atomic_load(&m->pending));
 	return buf;
 }

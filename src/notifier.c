@@ -6,6 +6,11 @@
  * each applied delivery; it also looks once a second, for changes made
  * elsewhere (calsyncctl replay, a worker killed before waking it).
  * Changes are announced within about 50 ms of their commit.
+ *
+ * Once a minute (and when it starts) it also settles the pending
+ * deliveries: applied when their booking came since, expired when it has
+ * not come within CALSYNC_PENDING_DAYS (calsync.expire_pending), and
+ * gives /metrics the number still pending.
  */
 #include "config.h"
 
@@ -26,6 +31,7 @@
  * twenty times a second, not once per delivery.
  */
 #define GATHER_NS	50000000L
+#define EXPIRE_EVERY_S	60
 
 /* Log when announcing starts failing and when it works again, not every
  * second in between. */
@@ -43,8 +49,40 @@ announce(struct store *s, int *failing)
 	}
 }
 
+/* Like announce: a failure is logged when it starts and when it ends. */
+static void
+expire(struct store *s, size_t days, struct metrics *m, int *failing)
+{
+	struct pending	 p;
+
+	if (store_expire_pending(s, days, &p) == -1) {
+		if (!*failing)
+			log_warnx("notifier: pending deliveries not looked at: "
+			    "%s", store_error(s));
+		*failing = 1;
+		return;
+	}
+	if (*failing)
+		log_info("notifier: looking at pending deliveries again");
+	*failing = 0;
+	if (p.expired > 0)
+		log_info("notifier: %lld pending deliveries expired: their "
+		    "booking did not arrive within %zu days", p.expired, days);
+	metrics_pending(m, &p);
+}
+
+static time_t
+now_s(void)
+{
+	struct timespec	 ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec;
+}
+
 static int
-watch(struct store *s, int wake_fd, int sig_fd)
+watch(struct store *s, const struct config *cfg, struct metrics *m,
+    int wake_fd, int sig_fd)
 {
 	struct pollfd	 pfd[2] = {
 		{ .fd = wake_fd, .events = POLLIN },
@@ -52,9 +90,14 @@ watch(struct store *s, int wake_fd, int sig_fd)
 	};
 	struct timespec	 gather = { 0, GATHER_NS };
 	uint64_t	 wakes;
-	int		 failing = 0;
+	int		 failing = 0, expire_failing = 0;
+	time_t		 next_expiry = 0;
 
 	for (;;) {
+		if (now_s() >= next_expiry) {
+			expire(s, cfg->pending_days, m, &expire_failing);
+			next_expiry = now_s() + EXPIRE_EVERY_S;
+		}
 		if (poll(pfd, 2, SWEEP_MS) == -1) {
 			if (errno == EINTR)
 				continue;
@@ -72,7 +115,7 @@ watch(struct store *s, int wake_fd, int sig_fd)
 }
 
 int
-notifier_run(const struct config *cfg, int wake_fd)
+notifier_run(const struct config *cfg, int wake_fd, struct metrics *m)
 {
 	struct store	*s;
 	int		 sig_fd, rc;
@@ -84,7 +127,7 @@ notifier_run(const struct config *cfg, int wake_fd)
 	if ((s = store_new(cfg->database_url)) == NULL)
 		log_warnx("notifier: out of memory");
 	else
-		rc = watch(s, wake_fd, sig_fd);
+		rc = watch(s, cfg, m, wake_fd, sig_fd);
 	store_free(s);
 	close(sig_fd);
 	return rc;

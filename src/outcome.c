@@ -36,6 +36,9 @@ static const struct outcome_info outcomes[OUTCOME__MAX] = {
 	    "older than a change already applied; nothing changed" },
 	[OUTCOME_UNMATCHED] = { 422, "unmatched",
 	    "trainer or student not found; delivery kept for replay" },
+	/* Never an answer: what calsync.expire_pending journals. */
+	[OUTCOME_EXPIRED] = { 200, "expired",
+	    "pending too long: its booking never arrived" },
 	[OUTCOME_UNAVAILABLE] = { 503, "unavailable",
 	    "database unavailable" },
 	[OUTCOME_INTERNAL] = { 500, "internal", "internal error" },

@@ -76,13 +76,18 @@ static const struct field fields[] = {
 	{ "metadata.student_id",	F_UUID,		AT(student_id) },
 };
 
-/* The triggers calsync reads; every other one is recorded as it came. */
+/*
+ * The triggers calsync reads; every other one is recorded as it came.
+ * calsync.trigger_rank (sql/calsync.sql) names the same ones: those are
+ * the triggers the database acts on.
+ */
 static const struct {
 	const char	*name;
 	enum trigger	 kind;
 } triggers[] = {
 	{ "BOOKING_CREATED",		TRIGGER_CREATED },
 	{ "BOOKING_RESCHEDULED",	TRIGGER_RESCHEDULED },
+	{ "BOOKING_REQUESTED",		TRIGGER_REQUESTED },
 	{ "BOOKING_CANCELLED",		TRIGGER_CANCELLED },
 	{ "BOOKING_REJECTED",		TRIGGER_CANCELLED },
 	{ "BOOKING_NO_SHOW_UPDATED",	TRIGGER_NO_SHOW },
@@ -413,7 +418,8 @@ check_booking(struct delivery *d, char *err, size_t errsz)
 		missing = d->kind == TRIGGER_NO_SHOW ? "payload.bookingUid" :
 		    "payload.uid";
 	else if ((d->kind == TRIGGER_CREATED ||
-	    d->kind == TRIGGER_RESCHEDULED) && d->start == TIME_NONE)
+	    d->kind == TRIGGER_RESCHEDULED || d->kind == TRIGGER_REQUESTED) &&
+	    d->start == TIME_NONE)
 		missing = "payload.startTime";
 	else if (d->kind == TRIGGER_NO_SHOW && d->nattendees == 0)
 		missing = "payload.attendees";
@@ -547,6 +553,15 @@ parse_json(struct parser *p, const char *body, size_t len, char *err,
 	return root;
 }
 
+/* Whether obj has key, not JSON null. */
+static int
+has_value(struct json_object *obj, const char *key)
+{
+	struct json_object	*v = lookup(obj, key);
+
+	return v != NULL && !json_object_is_type(v, json_type_null);
+}
+
 /*
  * Fills d from body.  On error, err says what is wrong in words a Cal.com
  * operator can act on, and d may hold what was read so far (the trigger
@@ -569,6 +584,16 @@ payload_parse(struct parser *p, const char *body, size_t len,
 	/* MEETING_STARTED and MEETING_ENDED are flat: no payload key. */
 	if ((payload = lookup(root, "payload")) == NULL)
 		payload = root;
+
+	/*
+	 * A BOOKING_REQUESTED without rescheduleUid is a new booking
+	 * awaiting confirmation: only recorded, as its BOOKING_CREATED
+	 * follows if the trainer accepts.  With one, it is a reschedule
+	 * (the original is already cancelled in Cal.com), read in full.
+	 */
+	if (d->kind == TRIGGER_REQUESTED &&
+	    !has_value(payload, "rescheduleUid"))
+		d->kind = TRIGGER_OTHER;
 
 	/*
 	 * Triggers calsync only records are read leniently: their shapes

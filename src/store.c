@@ -58,7 +58,9 @@ static const char check_sql[] =
 static const char deliveries_sql[] =
 	"SELECT id, pg_catalog.to_char(received_at AT TIME ZONE 'UTC',"
 	" 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), coalesce(trigger, '-'),"
-	" coalesce(uid, '-'), outcome, coalesce(detail, '')"
+	" coalesce(uid, '-'), outcome, coalesce(detail, ''),"
+	" pg_catalog.floor(pg_catalog.date_part('epoch',"
+	" pg_catalog.now() - received_at))::bigint"
 	" FROM calsync.deliveries WHERE $2::text IS NULL OR outcome = $2"
 	" ORDER BY id DESC LIMIT $1::integer";
 
@@ -74,6 +76,12 @@ static const char replayable_sql[] =
 #define ANNOUNCE_BATCH	1000
 static const char announce_sql[] =
 	"SELECT calsync.announce($1::integer)";
+
+/* See calsync.expire_pending. */
+static const char expire_sql[] =
+	"SELECT arrived, expired, pending"
+	" FROM calsync.expire_pending(pg_catalog.make_interval(days =>"
+	" $1::integer))";
 
 static const char replay_sql[] =
 	"SELECT outcome, detail FROM calsync.replay($1::bigint)";
@@ -479,6 +487,25 @@ store_announce(struct store *s)
 	return 0;
 }
 
+/* Settle the pending deliveries whose booking came, or never will. */
+int
+store_expire_pending(struct store *s, size_t days, struct pending *p)
+{
+	char		 n[24];
+	const char	*values[] = { n };
+	PGresult	*res;
+
+	snprintf(n, sizeof(n), "%zu", days);
+	if (run(s, "expiring pending deliveries", NULL, expire_sql, 1, values,
+	    NULL, NULL, &res) != OUTCOME_APPLIED)
+		return -1;
+	p->arrived = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+	p->expired = strtoll(PQgetvalue(res, 0, 1), NULL, 10);
+	p->waiting = strtoll(PQgetvalue(res, 0, 2), NULL, 10);
+	PQclear(res);
+	return 0;
+}
+
 /* calsyncctl check: reachable, schema current, privileges in place. */
 int
 store_check(struct store *s, char *msg, size_t msgsz)
@@ -513,11 +540,27 @@ store_check(struct store *s, char *msg, size_t msgsz)
 	return rc;
 }
 
+/* How long ago, in its two largest units: 31d4h, 5h12m, 7m3s, 40s. */
+static void
+format_age(long long s, char *buf, size_t bufsz)
+{
+	if (s < 0)
+		s = 0;
+	if (s >= 86400)
+		snprintf(buf, bufsz, "%lldd%lldh", s / 86400, s % 86400 / 3600);
+	else if (s >= 3600)
+		snprintf(buf, bufsz, "%lldh%lldm", s / 3600, s % 3600 / 60);
+	else if (s >= 60)
+		snprintf(buf, bufsz, "%lldm%llds", s / 60, s % 60);
+	else
+		snprintf(buf, bufsz, "%llds", s);
+}
+
 int
 store_print_deliveries(struct store *s, FILE *out, int limit,
     const char *outcome)
 {
-	char		 n[16];
+	char		 n[16], age[24];
 	const char	*v[2] = { n, outcome };
 	PGresult	*res;
 	int		 i;
@@ -526,13 +569,16 @@ store_print_deliveries(struct store *s, FILE *out, int limit,
 	if (run(s, "listing deliveries", NULL, deliveries_sql, 2, v, NULL,
 	    NULL, &res) != OUTCOME_APPLIED)
 		return -1;
-	fprintf(out, "%-8s %-20s %-24s %-28s %-16s %s\n", "ID", "RECEIVED",
-	    "TRIGGER", "UID", "OUTCOME", "DETAIL");
-	for (i = 0; i < PQntuples(res); i++)
-		fprintf(out, "%-8s %-20s %-24s %-28s %-16s %s\n",
-		    PQgetvalue(res, i, 0), PQgetvalue(res, i, 1),
+	fprintf(out, "%-8s %-20s %-7s %-24s %-28s %-16s %s\n", "ID",
+	    "RECEIVED", "AGE", "TRIGGER", "UID", "OUTCOME", "DETAIL");
+	for (i = 0; i < PQntuples(res); i++) {
+		format_age(strtoll(PQgetvalue(res, i, 6), NULL, 10), age,
+		    sizeof(age));
+		fprintf(out, "%-8s %-20s %-7s %-24s %-28s %-16s %s\n",
+		    PQgetvalue(res, i, 0), PQgetvalue(res, i, 1), age,
 		    PQgetvalue(res, i, 2), PQgetvalue(res, i, 3),
 		    PQgetvalue(res, i, 4), PQgetvalue(res, i, 5));
+	}
 	PQclear(res);
 	return 0;
 }

@@ -266,7 +266,7 @@ t_not "TLS 1.1: refused" curl -s -o /dev/null --cacert "$STACK_CERT" --tlsv1.1 \
 t_like "HSTS on a delivery's answer" "$(headers -H 'Content-Type: application/json' \
     --data-binary @"$f" "$APACHE_URL")" '^[Ss]trict-[Tt]ransport-[Ss]ecurity: max-age=63072000$'
 
-t_absent "logs hold no secret" "$STACK_SECRET" "$STACK_DIR/calsync.log" \
+t_absent "logs hold no secret" -F "$STACK_SECRET" -- "$STACK_DIR/calsync.log" \
     "$adir/calsync.access.log"
 
 apache_stop

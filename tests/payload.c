@@ -322,6 +322,16 @@ static const struct pcase cases[] = {
 	    ENV("BOOKING_REJECTED", "\"uid\":\"r1\",\"rejectionReason\":"
 	    "\"Fully booked\""), "kind", "CANCELLED", "cancellation_reason",
 	    "Fully booked"),
+	GOOD("REQUESTED with rescheduleUid: a reschedule, read in full",
+	    ENV("BOOKING_REQUESTED", UID ",\"rescheduleUid\":\"orig1\","
+	    START "," END "," ORG "," ATT), "kind", "REQUESTED",
+	    "reschedule_uid", "orig1", "full_booking", "true"),
+	BAD("REQUESTED reschedule without startTime",
+	    ENV("BOOKING_REQUESTED", UID ",\"rescheduleUid\":\"orig1\""),
+	    P "startTime"),
+	GOOD("REQUESTED with rescheduleUid null: only recorded",
+	    ENV("BOOKING_REQUESTED", UID ",\"rescheduleUid\":null,"
+	    "\"startTime\":5"), "kind", "OTHER", "reschedule_uid", NULL),
 	GOOD("unknown trigger with payload a string",
 	    "{\"triggerEvent\":\"SOMETHING_NEW\",\"payload\":\"x\"}",
 	    "kind", "OTHER", "trigger", "SOMETHING_NEW", "uid", NULL),
@@ -543,7 +553,7 @@ static const char *
 field(const struct delivery *d, const char *name, char *buf, size_t sz)
 {
 	static const char *const kinds[] = { "OTHER", "CREATED",
-	    "RESCHEDULED", "CANCELLED", "NO_SHOW", "UPDATED" };
+	    "RESCHEDULED", "REQUESTED", "CANCELLED", "NO_SHOW", "UPDATED" };
 	const char	*loc = d->location;
 	size_t		 i, n = strlen(loc);
 	const char	*strs[] = { "trigger", d->trigger, "uid", d->uid,
@@ -559,7 +569,8 @@ field(const struct delivery *d, const char *name, char *buf, size_t sz)
 	    "location.utf8", utf8_valid((const unsigned char *)loc, n) ?
 	    "valid" : "invalid",
 	    "full_booking", d->full_booking ? "true" : "false",
-	    "kind", (unsigned)d->kind < 5 ? kinds[d->kind] : "?" };
+	    "kind", (unsigned)d->kind < sizeof(kinds) / sizeof(kinds[0]) ?
+	    kinds[d->kind] : "?" };
 	const struct {
 		const char	*name;
 		long long	 v;

@@ -10,6 +10,8 @@ t_require_stack
 stack_start 2 >&2 || t_bail "the stack did not start (see above)"
 CALSYNC=${CALSYNC_BIN:-$top_builddir/src/calsync}
 CTL=$top_builddir/src/calsyncctl
+# The schema version this calsync wants: calsync.h says it.
+SCHEMA=$(sed -n 's/^#define CALSYNC_SCHEMA_VERSION[[:space:]]*\([0-9]*\)$/\1/p' "$top_srcdir/src/calsync.h")
 
 
 # --- what a request must carry
@@ -112,6 +114,10 @@ refuse "no DATABASE_URL" "DATABASE_URL" DATABASE_URL= CALCOM_WEBHOOK_SECRET=x \
 refuse "no socket" "spawn-fcgi" CALCOM_WEBHOOK_SECRET=x "$CALSYNC"
 refuse "unknown log target" "-l" CALCOM_WEBHOOK_SECRET=x "$CALSYNC" -l file \
     -s "$STACK_DIR/x.sock"
+for days in 0 3651 30d -1; do
+	refuse "CALSYNC_PENDING_DAYS=$days" "CALSYNC_PENDING_DAYS must be a number from 1 to 3650" \
+	    CALSYNC_PENDING_DAYS=$days CALCOM_WEBHOOK_SECRET=x "$CALSYNC" -s "$STACK_DIR/x.sock"
+done
 refuse "zero workers" "-w" CALCOM_WEBHOOK_SECRET=x "$CALSYNC" -w 0 -s "$STACK_DIR/x.sock"
 echo keep >"$STACK_DIR/regular"
 refuse "socket path is a file" "not a socket" CALCOM_WEBHOOK_SECRET=x \
@@ -188,7 +194,7 @@ t_is "calsyncctl sign -: from stdin" \
     "$(CALCOM_WEBHOOK_SECRET=$STACK_SECRET "$CTL" sign - <"$f")" "$(stack_sign "$f")"
 out=$(CALCOM_WEBHOOK_SECRET=$STACK_SECRET "$CTL" check)
 t_is "calsyncctl check: exit 0" "$?" 0
-t_like "calsyncctl check: says what it checked" "$out" "^ok: database reachable, calsync schema version 2$"
+t_like "calsyncctl check: says what it checked" "$out" "^ok: database reachable, calsync schema version $SCHEMA$"
 out=$(CALCOM_WEBHOOK_SECRET=$STACK_SECRET "$CTL" deliveries -n 2)
 t_is "calsyncctl deliveries: a header and two lines" "$(printf '%s\n' "$out" | wc -l)" 3
 t_like "calsyncctl deliveries: trigger, uid, outcome" "$out" \
@@ -198,11 +204,11 @@ t_is "calsync.sql loads again on a live database" "$?" 0
 t_is "delivery bodies are compressed with lz4 (this server has it)" \
     "$(stack_psql -c "SELECT attcompression FROM pg_catalog.pg_attribute
         WHERE attrelid = 'calsync.deliveries'::regclass AND attname = 'body'")" l
-stack_psql -c "DELETE FROM calsync.schema_version WHERE version = 2" >/dev/null
+stack_psql -c "DELETE FROM calsync.schema_version WHERE version = $SCHEMA" >/dev/null
 out=$(CALCOM_WEBHOOK_SECRET=$STACK_SECRET "$CTL" check 2>&1)
 t_is "calsyncctl check, old schema: exit 1" "$?" 1
 t_like "calsyncctl check, old schema: says to run calsync.sql" "$out" "run sql/calsync.sql"
-stack_psql -c "INSERT INTO calsync.schema_version VALUES (2)" >/dev/null
+stack_psql -c "INSERT INTO calsync.schema_version VALUES ($SCHEMA)" >/dev/null
 out=$(DATABASE_URL=postgresql://calsync@127.0.0.1:1/ga_personal \
     CALCOM_WEBHOOK_SECRET=x "$CTL" check 2>&1)
 t_is "calsyncctl check, no database: exit 1" "$?" 1

@@ -69,13 +69,19 @@ t_not()
 	fi
 }
 
-# t_absent NAME FIXED-STRING FILE...: passes when every FILE exists, is
-# not empty, and none holds the string (in any case).  A log that was never
-# written holds no secret, and proves nothing.
+# t_absent NAME GREP-ARGS... -- FILE...: passes when every FILE exists,
+# is not empty, and no line of them matches.  A log that was never written
+# holds no secret, and proves nothing.
 t_absent()
 {
-	local name=$1 string=$2 f
-	shift 2
+	local name=$1 f
+	local -a args=()
+	shift
+	while [ "$#" -gt 0 ] && [ "$1" != -- ]; do
+		args+=("$1")
+		shift
+	done
+	shift
 	for f in "$@"; do
 		if [ ! -s "$f" ]; then
 			_tap_result 1 "$name"
@@ -83,9 +89,10 @@ t_absent()
 			return
 		fi
 	done
-	if grep -qiF -- "$string" "$@"; then
+	if LC_ALL=C grep -aq "${args[@]}" -- "$@"; then
 		_tap_result 1 "$name"
-		grep -ilF -- "$string" "$@" | sed 's/^/# found in: /'
+		LC_ALL=C grep -Hanm 1 "${args[@]}" -- "$@" | cut -d : -f 1-2 |
+		    sed 's/^/# first at: /'
 	else
 		_tap_result 0 "$name"
 	fi

@@ -175,6 +175,36 @@ SELECT is((SELECT a.trainer_id FROM pg_temp.appt('sql-coach') a),
     '77777777-7777-4777-8777-777777777777'::uuid,
     '... the appointment is the new trainer''s');
 
+-- --- BOOKING_REQUESTED: a new booking awaiting confirmation is only
+-- recorded; one with a rescheduleUid (a reschedule the trainer must
+-- confirm) moves the original's session at once.
+SELECT is((SELECT outcome FROM pg_temp.deliver('BOOKING_REQUESTED',
+    'sql-request', '2027-02-01 09:00+00')), 'ignored',
+    'a request that is no reschedule: ignored');
+SELECT is((SELECT count(*)::integer FROM calsync.events e
+    WHERE e.uid = 'sql-request'), 0, '... and no event kept');
+SELECT is((SELECT outcome FROM pg_temp.deliver('BOOKING_CREATED', 'sql-orig',
+    '2027-02-01 09:00+00')), 'applied', 'a booking to reschedule');
+SELECT is((SELECT outcome FROM pg_temp.deliver('BOOKING_REQUESTED', 'sql-moved',
+    '2027-02-02 09:00+00', p_start => '2027-03-05 08:00',
+    p_reschedule_uid => 'sql-orig')), 'applied',
+    'a reschedule awaiting confirmation: applied');
+SELECT is((SELECT row(a.scheduled_at, a.status)::text
+    FROM pg_temp.appt('sql-moved') a),
+    row('2027-03-05 08:00'::timestamp, 'scheduled')::text,
+    '... the session is at the new time, and the new uid names it');
+SELECT is((pg_temp.appt('sql-moved')).id, (pg_temp.appt('sql-orig')).id,
+    '... the same appointment as the original''s');
+SELECT is(ARRAY(SELECT t FROM unnest(ARRAY['BOOKING_CREATED',
+    'BOOKING_RESCHEDULED', 'BOOKING_REQUESTED', 'BOOKING_CANCELLED',
+    'BOOKING_REJECTED', 'BOOKING_NO_SHOW_UPDATED', 'BOOKING_LOCATION_UPDATED',
+    'BOOKING_PAID', 'BOOKING_PAYMENT_INITIATED', 'PING', 'MEETING_ENDED',
+    'SOMETHING_NEW']) t WHERE calsync.trigger_rank(t) IS NOT NULL),
+    ARRAY['BOOKING_CREATED', 'BOOKING_RESCHEDULED', 'BOOKING_REQUESTED',
+    'BOOKING_CANCELLED', 'BOOKING_REJECTED', 'BOOKING_NO_SHOW_UPDATED',
+    'BOOKING_LOCATION_UPDATED', 'BOOKING_PAID', 'BOOKING_PAYMENT_INITIATED'],
+    'trigger_rank: the triggers src/payload.c reads, and no other');
+
 -- --- Notes calsync writes over the trainer's (calsync.merge_notes: now,
 -- last written, new).
 SELECT is(calsync.merge_notes(E'cal.com:a\nT', E'cal.com:a\nT',
