@@ -234,6 +234,23 @@ done
 for order in "CA RQ RJ" "CA RJ RQ" "RQ RJ CA" "RJ RQ CA" "RJ CA RQ"; do
 	confirm_flow "$order" "$rejected" "rejected: one appointment, cancelled with the reason"
 done
+# The reason of a reschedule that needs confirmation is in the notes, once.
+a=$(new_uid)
+b=$(new_uid)
+post "$(body created UID="$a" NOTES="Primeira aula" CREATED_AT="$(created_at -300)")"
+f=$(body requested_reschedule UID="$b" ORIG="$a" START=2026-12-17T15:00:00Z \
+    END=2026-12-17T16:00:00Z RESCHEDULE_REASON="Viagem a trabalho" \
+    CREATED_AT="$(created_at -200)")
+post "$f"
+g=$(body requested_reschedule UID="$b" ORIG="$a" START=2026-12-17T15:00:00Z \
+    END=2026-12-17T16:00:00Z RESCHEDULE_REASON="Viagem a trabalho" \
+    CREATED_AT="$(created_at -199)")
+post "$g"
+post "$(body created UID="$b" START=2026-12-17T15:00:00Z END=2026-12-17T16:00:00Z \
+    CREATED_AT="$(created_at -100)")"
+t_is "confirmation reschedule: its reason in the notes, once, after a second subscription's request and the confirmation" \
+    "$STATUS|$(appointment "$a" "replace(notes, E'\n', '/')")" \
+    "200|cal.com:$a/cal.com:$b/Personal Training Session between Guilherme and Ana/Primeira aula/Guests: additional-guest@example.com/Reschedule reason: Viagem a trabalho"
 f=$(body requested)
 u=$(json_field "$f" uid)
 post "$f"
