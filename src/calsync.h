@@ -187,7 +187,6 @@ void		 payload_free(struct delivery *);
 size_t		 utf8_truncate(const char *, size_t, size_t);
 
 /* location.c: Cal.com's location -> what appointments.location holds */
-const char	*location_name(const char *);
 void		 location_resolve(struct delivery *);
 char		*payload_answer(enum outcome, const char *, const char *,
 		    const char *, const char *);

@@ -48,7 +48,7 @@ static const struct {
 #define UNKNOWN_APP	"Online meeting"	/* integrations:<not above> */
 
 /* The name of a Cal.com location type, or NULL if s is not one. */
-const char *
+static const char *
 location_name(const char *s)
 {
 	size_t	 i;
