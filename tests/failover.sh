@@ -60,11 +60,12 @@ bodies()
 	done >"$1"
 }
 
-# send_all BODIES RESULTS: four senders, one curl a delivery, as Cal.com
-# sends them; a line of RESULTS a delivery: uid status.
+# send_all BODIES RESULTS [SENDERS]: four senders (or SENDERS), one curl
+# a delivery, as Cal.com sends them; a line of RESULTS a delivery: uid
+# status.
 send_all()
 {
-	xargs -P 4 -L 1 bash -c '. "$top_srcdir/tests/stack.sh";
+	xargs -P "${3:-4}" -L 1 bash -c '. "$top_srcdir/tests/stack.sh";
 	    . "$top_srcdir/tests/tap.sh"; post "$0";
 	    echo "$(json_field "$0" uid) $STATUS"' <"$1" >"$2"
 }
@@ -210,7 +211,52 @@ t_like "read-only: all applied once writes return, none twice" \
     "$ro_counts" "^sent=$R answered_2xx=$R applied_once=$R applied_twice=0\$"
 t_ok "read-only: the spool is empty again" spool_empty
 
+# --- A switchover back: the old primary, made again from the new one,
+# follows it; then the new primary stops (-m fast: 57P01 to its sessions)
+# mid-load, one delivery at a time, and the old one is promoted.
+S=${SWITCHOVER_DELIVERIES:-60}
+make_standby()
+{
+	rm -rf "$STACK_DIR/pg" && mkdir -m 700 "$STACK_DIR/pg" || return 1
+	if _stack_root; then
+		chown postgres: "$STACK_DIR/pg" || return 1
+	fi
+	pg pg_basebackup -h 127.0.0.1 -p "$STANDBY_PORT" -U postgres \
+	    -D "$STACK_DIR/pg" -R -X stream -c fast \
+	    >"$STACK_DIR/basebackup.log" 2>&1 &&
+	    pg pg_ctl -D "$STACK_DIR/pg" -l "$STACK_DIR/postgres.log" -w -t 60 \
+	    -o "-p $PRIMARY_PORT" start >>"$STACK_DIR/pg_ctl.log" 2>&1 &&
+	    stack_psql -c "ALTER SYSTEM SET synchronous_standby_names = '*'" \
+	    -c "SELECT pg_reload_conf()" >/dev/null
+}
+make_standby || { cat "$STACK_DIR/basebackup.log" >&2; t_bail "cannot make the old primary a standby"; }
+wait_for 30 sync_standby || t_bail "the old primary does not follow"
+bodies "$STACK_DIR/bodies-sw" "$S"
+send_all "$STACK_DIR/bodies-sw" "$STACK_DIR/results-sw" 1 &
+sender=$!
+third_sw()
+{
+	[ "$(wc -l <"$STACK_DIR/results-sw")" -ge $((S / 3)) ]
+}
+wait_for 120 third_sw || echo "# the load was slow to start"
+spooled_before=$(spooled_count)
+pg pg_ctl -D "$STANDBY" -m fast -w -t 60 stop >>"$STACK_DIR/standby-ctl.log" 2>&1
+pg pg_ctl -D "$STACK_DIR/pg" -w -t 60 promote >>"$STACK_DIR/pg_ctl.log" 2>&1 ||
+    t_bail "the old primary was not promoted"
+PGPORT=$PRIMARY_PORT
+wait "$sender"
+wait_for 60 spool_empty
+sw_counts=$(count "$STACK_DIR/results-sw")
+echo "# switchover: $sw_counts spooled=$(( $(spooled_count) - spooled_before ))" \
+    "left_in_spool=$(ls "$STACK_DIR/spool" | wc -l)"
+awk '$2 !~ /^2/ { print "# not 2xx: " $0 }' "$STACK_DIR/results-sw" | head -n 10
+t_like "switchover: every delivery answered 2xx, every one applied once, none twice" \
+    "$sw_counts" "^sent=$S answered_2xx=$S applied_once=$S applied_twice=0\$"
+t_like "switchover: the old primary is the primary again" \
+    "$(sql 'SELECT pg_is_in_recovery()')" '^f$'
+
 # --- libpq's notices are calsync's logfmt lines, never raw on stderr.
+grep -m 1 'event=database_notice .*severity=WARNING' "$LOG" | sed 's/^/# /'
 t_absent "the log has no raw WARNING: line from libpq" -e '^WARNING:' -- "$LOG"
 t_absent "every line of the log is logfmt" -v -e '^time=' -- "$LOG"
 t_ok "the shutdown WARNING is a logfmt line" grep -Eq \
