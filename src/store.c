@@ -108,13 +108,17 @@ store_free(struct store *s)
 
 /*
  * Keep why a call failed, for the caller to report once: the first line
- * of libpq's message only, since DETAIL may hold row data (emails).
+ * of libpq's message only, since DETAIL may hold row data (emails).  A
+ * connection's message has a line for each host tried (and indented
+ * hints, left out): all of them, since the last may be the one that says
+ * why (a standby: "session is read-only").
  */
 static void
 set_error(struct store *s, const char *what, const PGconn *conn,
     const PGresult *res)
 {
 	const char	*msg, *state = NULL;
+	size_t		 off, len;
 
 	if (res != NULL) {
 		msg = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
@@ -123,12 +127,18 @@ set_error(struct store *s, const char *what, const PGconn *conn,
 			msg = PQresultErrorMessage(res);
 	} else
 		msg = conn != NULL ? PQerrorMessage(conn) : "out of memory";
-	if (state != NULL)
-		snprintf(s->error, sizeof(s->error), "%s: %.*s (sqlstate %s)",
-		    what, (int)strcspn(msg, "\n"), msg, state);
-	else
-		snprintf(s->error, sizeof(s->error), "%s: %.*s", what,
-		    (int)strcspn(msg, "\n"), msg);
+	off = (size_t)snprintf(s->error, sizeof(s->error), "%s: %.*s", what,
+	    (int)strcspn(msg, "\n"), msg);
+	while (res == NULL && off < sizeof(s->error) &&
+	    *(msg += strcspn(msg, "\n")) == '\n') {
+		msg++;
+		if ((len = strcspn(msg, "\n")) > 0 && *msg != '\t')
+			off += (size_t)snprintf(s->error + off,
+			    sizeof(s->error) - off, "; %.*s", (int)len, msg);
+	}
+	if (state != NULL && off < sizeof(s->error))
+		snprintf(s->error + off, sizeof(s->error) - off,
+		    " (sqlstate %s)", state);
 }
 
 const char *

@@ -202,6 +202,7 @@ wait_for 60 spool_empty
 ro_counts=$(count "$STACK_DIR/results-ro")
 echo "# read-only: $ro_counts spooled=$ro_spooled (in the spool while" \
     "read-only: $in_spool, booked meanwhile: $ro_booked)"
+grep ' outcome=spooled ' "$LOG" | tail -n 1 | sed -n 's/.* reason=/# read-only: why: /p'
 awk '$2 !~ /^2/ { print "# not 2xx: " $0 }' "$STACK_DIR/results-ro" | head -n 10
 
 t_is "read-only: every delivery answered 2xx" "$ro_2xx" "$R"
@@ -210,6 +211,28 @@ t_is "read-only: none applied while read-only" "$ro_booked" 0
 t_like "read-only: all applied once writes return, none twice" \
     "$ro_counts" "^sent=$R answered_2xx=$R applied_once=$R applied_twice=0\$"
 t_ok "read-only: the spool is empty again" spool_empty
+
+# --- Too many connections (53300, as a full max_connections would say):
+# spooled, then applied once the role may connect again.
+C=${CONNLIMIT_DELIVERIES:-20}
+stack_psql -c "ALTER ROLE calsync CONNECTION LIMIT 0" -c "SELECT
+    count(pg_catalog.pg_terminate_backend(pid)) FROM pg_catalog.pg_stat_activity
+    WHERE usename = 'calsync'" \
+    >/dev/null || t_bail "cannot limit calsync's connections"
+spooled_before=$(spooled_count)
+bodies "$STACK_DIR/bodies-cl" "$C"
+send_all "$STACK_DIR/bodies-cl" "$STACK_DIR/results-cl"
+cl_spooled=$(( $(spooled_count) - spooled_before ))
+cl_why=$(grep ' outcome=spooled ' "$LOG" | tail -n 1 | sed -n 's/.* reason=//p')
+stack_psql -c "ALTER ROLE calsync CONNECTION LIMIT -1" >/dev/null ||
+    t_bail "cannot lift calsync's connection limit"
+wait_for 60 spool_empty
+cl_counts=$(count "$STACK_DIR/results-cl")
+echo "# too many connections: $cl_counts spooled=$cl_spooled; why: $cl_why"
+t_like "too many connections: every delivery answered 2xx and spooled, then applied once" \
+    "$cl_counts spooled=$cl_spooled" \
+    "^sent=$C answered_2xx=$C applied_once=$C applied_twice=0 spooled=$C\$"
+t_like "too many connections: the log says why" "$cl_why" 'too many connections'
 
 # --- A switchover back: the old primary, made again from the new one,
 # follows it; then the new primary stops (-m fast: 57P01 to its sessions)
