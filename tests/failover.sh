@@ -67,9 +67,11 @@ send_all()
 {
 	xargs -P "${3:-4}" -L 1 bash -c '. "$top_srcdir/tests/stack.sh";
 	    . "$top_srcdir/tests/tap.sh"; post "$0";
-	    echo "$(json_field "$0" uid) $STATUS"' <"$1" >"$2"
+	    echo "$(json_field "$0" uid) $STATUS"; sleep "$PAUSE"' \
+	    <"$1" >"$2"
 }
-export top_srcdir STACK_SECRET STACK_DIR STACK_CERT STACK_URL
+PAUSE=0
+export top_srcdir STACK_SECRET STACK_DIR STACK_CERT STACK_URL PAUSE
 
 # count RESULTS: sent, answered 2xx, applied exactly once (of those
 # answered), applied more than once; as "name=value" words.
@@ -234,49 +236,62 @@ t_like "too many connections: every delivery answered 2xx and spooled, then appl
     "^sent=$C answered_2xx=$C applied_once=$C applied_twice=0 spooled=$C\$"
 t_like "too many connections: the log says why" "$cl_why" 'too many connections'
 
-# --- A switchover back: the old primary, made again from the new one,
-# follows it; then the new primary stops (-m fast: 57P01 to its sessions)
-# mid-load, one delivery at a time, and the old one is promoted.
-S=${SWITCHOVER_DELIVERIES:-60}
-make_standby()
+# --- Two moves more between the two hosts, one delivery at a time with
+# a pause between (so the connections are idle when it happens): a crash
+# (-m immediate) of the new primary, the old one made again from it and
+# promoted; then a switchover back (-m fast: 57P01 to its sessions).
+# move NAME MODE COUNT: the host that is not the primary is made its
+# synchronous standby, takes over mid-load, and the counts are checked.
+PRIMARY_DIR=$STANDBY PRIMARY_PORT_NOW=$STANDBY_PORT
+OTHER_DIR=$STACK_DIR/pg OTHER_PORT=$PRIMARY_PORT
+move()
 {
-	rm -rf "$STACK_DIR/pg" && mkdir -m 700 "$STACK_DIR/pg" || return 1
+	local name=$1 mode=$2 n=$3 before moved counts d p
+	rm -rf "$OTHER_DIR" && mkdir -m 700 "$OTHER_DIR" ||
+	    t_bail "$name: cannot empty $OTHER_DIR"
 	if _stack_root; then
-		chown postgres: "$STACK_DIR/pg" || return 1
+		chown postgres: "$OTHER_DIR"
 	fi
-	pg pg_basebackup -h 127.0.0.1 -p "$STANDBY_PORT" -U postgres \
-	    -D "$STACK_DIR/pg" -R -X stream -c fast \
-	    >"$STACK_DIR/basebackup.log" 2>&1 &&
-	    pg pg_ctl -D "$STACK_DIR/pg" -l "$STACK_DIR/postgres.log" -w -t 60 \
-	    -o "-p $PRIMARY_PORT" start >>"$STACK_DIR/pg_ctl.log" 2>&1 &&
-	    stack_psql -c "ALTER SYSTEM SET synchronous_standby_names = '*'" \
-	    -c "SELECT pg_reload_conf()" >/dev/null
+	pg pg_basebackup -h 127.0.0.1 -p "$PRIMARY_PORT_NOW" -U postgres \
+	    -D "$OTHER_DIR" -R -X stream -c fast >"$STACK_DIR/basebackup.log" 2>&1 ||
+	    { cat "$STACK_DIR/basebackup.log" >&2; t_bail "$name: pg_basebackup failed"; }
+	pg pg_ctl -D "$OTHER_DIR" -l "$STACK_DIR/standby.log" -w -t 60 \
+	    -o "-p $OTHER_PORT" start >>"$STACK_DIR/standby-ctl.log" 2>&1 ||
+	    t_bail "$name: the standby did not start"
+	stack_psql -c "ALTER SYSTEM SET synchronous_standby_names = '*'" \
+	    -c "SELECT pg_reload_conf()" >/dev/null &&
+	    wait_for 30 sync_standby || t_bail "$name: the standby does not follow"
+	bodies "$STACK_DIR/bodies-$name" "$n"
+	before=$(spooled_count)
+	PAUSE=0.2 send_all "$STACK_DIR/bodies-$name" "$STACK_DIR/results-$name" 1 &
+	sender=$!
+	moved()
+	{
+		[ "$(wc -l <"$STACK_DIR/results-$name")" -ge $((n / 3)) ]
+	}
+	wait_for 120 moved || echo "# $name: the load was slow to start"
+	pg pg_ctl -D "$PRIMARY_DIR" -m "$mode" -w -t 60 stop \
+	    >>"$STACK_DIR/standby-ctl.log" 2>&1
+	sleep 1
+	pg pg_ctl -D "$OTHER_DIR" -w -t 60 promote >>"$STACK_DIR/standby-ctl.log" 2>&1 ||
+	    t_bail "$name: the standby was not promoted"
+	d=$PRIMARY_DIR p=$PRIMARY_PORT_NOW
+	PRIMARY_DIR=$OTHER_DIR PRIMARY_PORT_NOW=$OTHER_PORT
+	OTHER_DIR=$d OTHER_PORT=$p
+	PGPORT=$PRIMARY_PORT_NOW
+	wait "$sender"
+	wait_for 60 spool_empty
+	counts=$(count "$STACK_DIR/results-$name")
+	echo "# $name: $counts spooled=$(( $(spooled_count) - before ))" \
+	    "left_in_spool=$(ls "$STACK_DIR/spool" | wc -l)"
+	awk '$2 !~ /^2/ { print "# not 2xx: " $0 }' "$STACK_DIR/results-$name" | head -n 10
+	t_like "$name: every delivery answered 2xx, every one applied once, none twice" \
+	    "$counts" "^sent=$n answered_2xx=$n applied_once=$n applied_twice=0\$"
+	t_like "$name: the other host is the primary now" \
+	    "$(sql 'SELECT pg_is_in_recovery()')" '^f$'
 }
-make_standby || { cat "$STACK_DIR/basebackup.log" >&2; t_bail "cannot make the old primary a standby"; }
-wait_for 30 sync_standby || t_bail "the old primary does not follow"
-bodies "$STACK_DIR/bodies-sw" "$S"
-send_all "$STACK_DIR/bodies-sw" "$STACK_DIR/results-sw" 1 &
-sender=$!
-third_sw()
-{
-	[ "$(wc -l <"$STACK_DIR/results-sw")" -ge $((S / 3)) ]
-}
-wait_for 120 third_sw || echo "# the load was slow to start"
-spooled_before=$(spooled_count)
-pg pg_ctl -D "$STANDBY" -m fast -w -t 60 stop >>"$STACK_DIR/standby-ctl.log" 2>&1
-pg pg_ctl -D "$STACK_DIR/pg" -w -t 60 promote >>"$STACK_DIR/pg_ctl.log" 2>&1 ||
-    t_bail "the old primary was not promoted"
-PGPORT=$PRIMARY_PORT
-wait "$sender"
-wait_for 60 spool_empty
-sw_counts=$(count "$STACK_DIR/results-sw")
-echo "# switchover: $sw_counts spooled=$(( $(spooled_count) - spooled_before ))" \
-    "left_in_spool=$(ls "$STACK_DIR/spool" | wc -l)"
-awk '$2 !~ /^2/ { print "# not 2xx: " $0 }' "$STACK_DIR/results-sw" | head -n 10
-t_like "switchover: every delivery answered 2xx, every one applied once, none twice" \
-    "$sw_counts" "^sent=$S answered_2xx=$S applied_once=$S applied_twice=0\$"
-t_like "switchover: the old primary is the primary again" \
-    "$(sql 'SELECT pg_is_in_recovery()')" '^f$'
+move crash-idle immediate "${IDLE_CRASH_DELIVERIES:-60}"
+move switchover fast "${SWITCHOVER_DELIVERIES:-60}"
 
 # --- libpq's notices are calsync's logfmt lines, never raw on stderr.
 grep -m 1 'event=database_notice .*severity=WARNING' "$LOG" | sed 's/^/# /'
