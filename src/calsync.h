@@ -194,6 +194,29 @@ char		*payload_answer(enum outcome, const char *, const char *,
 /* rfc8259.c: what json-c's strict mode accepts that is not JSON */
 int		 rfc8259_check(const char *, size_t, char *, size_t);
 
+/* dbfault.c: what a failed database call means for a delivery */
+enum dbfault_action {
+	DBFAULT_RETRY,		/* again on the same connection, after a pause */
+	DBFAULT_RECONNECT,	/* again on a new connection */
+	DBFAULT_SPOOL,		/* keep it in the spool until writes return */
+	DBFAULT_REFUSE		/* journal it as internal, for replay */
+};
+
+/* Keys that are not SQLSTATEs: what libpq says of the connection. */
+#define DBFAULT_LOST		"lost"
+#define DBFAULT_NO_SQLSTATE	"no-sqlstate"
+#define DBFAULT_CANNOT_CONNECT	"cannot-connect"
+
+struct dbfault_rule {
+	const char		*key;	/* SQLSTATE, class, one of the above, "*" */
+	enum dbfault_action	 action;
+	const char		*what;
+};
+
+const struct dbfault_rule *dbfault_classify(const char *, int);
+const struct dbfault_rule *dbfault_rules(size_t *);
+const char	*dbfault_action_name(enum dbfault_action);
+
 /* store.c: one booking change, one transaction (wraps libpq) */
 struct store;
 
