@@ -15,7 +15,7 @@
 
 #include "calsync.h"
 
-#define APPLY_PARAMS	22
+#define APPLY_PARAMS	23
 #define TRIES		8	/* for serialization failures and deadlocks */
 #define STATEMENT_TIMEOUT	"15s"
 #define LOCK_TIMEOUT		"10s"
@@ -37,7 +37,8 @@ static const char apply_sql[] =
 	" $11::text, $12::text, $13::text, $14::text, $15::text,"
 	" pg_catalog.string_to_array($16::text, E'\\n'),"
 	" pg_catalog.string_to_array($17::text, E'\\n', '')::boolean[],"
-	" $18::uuid, $19::uuid, $20::boolean, $21::bytea, $22::bytea)";
+	" $18::uuid, $19::uuid, $20::boolean, $21::bytea, $22::bytea,"
+	" $23::text)";
 
 static const char refused_sql[] =
 	"INSERT INTO calsync.deliveries (request_id, trigger, uid,"
@@ -50,7 +51,7 @@ static const char check_sql[] =
 	" pg_catalog.has_table_privilege('public.users', 'SELECT'),"
 	" pg_catalog.has_function_privilege('calsync.apply_delivery(text,"
 	"text,timestamptz,text,text,timestamp,integer,text,text,text,text,text,"
-	"text,text,text,text[],boolean[],uuid,uuid,boolean,bytea,bytea)',"
+	"text,text,text,text[],boolean[],uuid,uuid,boolean,bytea,bytea,text)',"
 	" 'EXECUTE')";
 
 static const char deliveries_sql[] =
@@ -366,6 +367,7 @@ store_apply(struct store *s, const char *request_id,
 	v[21] = body;
 	lengths[21] = (int)len;
 	formats[21] = 1;
+	v[22] = d->attendee_seat_id;
 
 	o = run(s, "applying a delivery", "apply", NULL, APPLY_PARAMS, v,
 	    lengths, formats, &res);
