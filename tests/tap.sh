@@ -177,6 +177,7 @@ body()
 	    "START=2026-12-01T10:00:00Z" "END=2026-12-01T11:00:00Z" \
 	    "EVENT=Personal Training Session" "LOCATION=GA Personal Studio" \
 	    "NOTES=" "REASON=" "ORIG=" "NOSHOW=true" "REQRES=false" \
+	    "NAME=Guest User" "BOOKER=ana@example.com" "SEAT=$(new_uid)" \
 	    "UID=$(new_uid)"; do
 		key=${kv%%=*}
 		value=${kv#*=}
