@@ -79,6 +79,10 @@ CREATE TABLE IF NOT EXISTS calsync.events (
 	student_id		uuid,
 	full_booking		boolean NOT NULL
 );
+-- What the booker wrote beside the notes, kept for the appointment's notes
+-- (calsync.fold); added to an events table made before.
+ALTER TABLE calsync.events ADD COLUMN IF NOT EXISTS guests text[],
+	ADD COLUMN IF NOT EXISTS reschedule_reason text;
 -- A seated event type (a group class) keeps one uid for all its seats:
 -- each BOOKING_CREATED adds one person, with its attendeeSeatId, and a
 -- BOOKING_CANCELLED naming one person is that person leaving.  seat is
@@ -365,6 +369,8 @@ DECLARE
 	v_left		timestamp(0)[] := '{}';	-- when they left (NULL: in),
 	v_why		text[] := '{}';	-- and why
 	f		record;
+	v_reasons	text[] := '{}';	-- "Reschedule reason: ..." lines
+	v_line		text;
 	r		calsync.state;
 	i		integer;
 BEGIN
@@ -372,6 +378,16 @@ BEGIN
 	    ORDER BY x.clock, x.id LOOP
 		IF NOT e.uid = ANY (v_uids) THEN
 			v_uids := v_uids || e.uid;
+		END IF;
+		-- Each reschedule's reason, in clock order, once: the same
+		-- reschedule sent again adds nothing.  Only from the reschedule:
+		-- the booking's later bodies (a cancel) repeat it in responses.
+		v_line := 'Reschedule reason: ' || nullif(btrim(e.reschedule_reason),
+		    '');
+		IF v_line IS NOT NULL AND NOT v_line = ANY (v_reasons) AND
+		    (e.reschedule_uid IS NOT NULL OR
+		    e.trigger = 'BOOKING_RESCHEDULED') THEN
+			v_reasons := v_reasons || v_line;
 		END IF;
 		IF v_base.id IS NULL AND e.full_booking AND e.trigger IN
 		    ('BOOKING_CREATED', 'BOOKING_RESCHEDULED',
@@ -496,11 +512,16 @@ BEGIN
 	    FROM calsync.event_types t
 	    WHERE t.name IN (lower(v_base.event_type), lower(v_base.event_slug))
 	    ORDER BY t.name = lower(v_base.event_type) DESC LIMIT 1);
+	-- Notes: the "cal.com:<uid>" lines (the Phoenix app finds bookings by
+	-- them), the title, and what is this booking's own: the booker's notes
+	-- and guests as booked, and the reschedule reasons.  Never the event
+	-- type's description, the same for every booking of the type.
 	r.notes := concat_ws(E'\n',
 	    (SELECT string_agg('cal.com:' || u, E'\n' ORDER BY n)
 	     FROM unnest(v_uids) WITH ORDINALITY AS x (u, n)),
-	    nullif(v_base.title, ''), nullif(v_base.description, ''),
-	    nullif(nullif(v_base.booker_notes, ''), v_base.description));
+	    nullif(v_base.title, ''), nullif(btrim(v_base.booker_notes), ''),
+	    'Guests: ' || nullif(array_to_string(v_base.guests, ', '), ''),
+	    nullif(array_to_string(v_reasons, E'\n'), ''));
 	FOR i IN 1 .. cardinality(v_ids) LOOP
 		r.student_id := v_ids[i];
 		r.status := CASE WHEN v_status = 'cancelled' OR
@@ -647,6 +668,24 @@ RETURNS boolean LANGUAGE sql IMMUTABLE AS $$
 	SELECT p_status IS NULL OR p_status IN ('scheduled', 'cancelled', 'no_show')
 $$;
 
+-- The notes to write when the booking's notes moved from p_last (what
+-- calsync last wrote) to p_new: p_new if the notes are still p_last; if the
+-- trainer edited them (p_now), their text stays, and only the lines of
+-- p_new that are new since p_last (a reschedule reason, a new uid) and not
+-- in it yet are added at the end.
+CREATE OR REPLACE FUNCTION calsync.merge_notes(p_now text, p_last text,
+	p_new text)
+RETURNS text LANGUAGE sql IMMUTABLE AS $$
+	SELECT CASE WHEN p_now IS NOT DISTINCT FROM p_last THEN p_new
+	    ELSE coalesce((SELECT concat_ws(E'\n', nullif(p_now, ''),
+	        string_agg(l, E'\n' ORDER BY n))
+	    FROM unnest(string_to_array(p_new, E'\n')) WITH ORDINALITY AS x (l, n)
+	    WHERE l <> ''
+	    AND NOT l = ANY (coalesce(string_to_array(p_last, E'\n'), '{}'))
+	    AND NOT l = ANY (coalesce(string_to_array(p_now, E'\n'), '{}'))
+	    HAVING count(*) > 0), p_now) END
+$$;
+
 -- Bring the appointments of a booking to what its events say: create the
 -- ones missing, and on the others write the fields whose folded value moved
 -- since calsync last wrote them.  Returns whether anything was written, an
@@ -753,7 +792,8 @@ BEGIN
 			        DISTINCT FROM (sh.status, sh.cancelled_at)
 			        THEN n.cancelled_at ELSE a.cancelled_at END,
 			    notes = CASE WHEN n.notes IS DISTINCT FROM sh.notes
-			        THEN n.notes ELSE a.notes END,
+			        THEN calsync.merge_notes(a.notes, sh.notes, n.notes)
+			        ELSE a.notes END,
 			    updated_at = v_now
 			WHERE a.id = v_id AND (n.scheduled_at, n.duration_minutes,
 			    n.location, n.status, n.cancellation_reason, n.cancelled_at,
@@ -864,14 +904,20 @@ RETURNS boolean LANGUAGE sql STABLE AS $$
 	FROM calsync.events e WHERE e.id = p_event
 $$;
 
--- One verified delivery, applied and journaled in one statement: calsync
--- sends this single call per delivery, so a delivery costs one round trip
--- to PostgreSQL and is one transaction whatever it does.  The seat id came
--- last (schema version 4): an older calsync's call, without it, is the
--- same function.
+-- Before guests and the reschedule reason, and before seats: calls of
+-- those forms reach the one below (their defaults), also from an older
+-- calsync during an upgrade.
 DROP FUNCTION IF EXISTS calsync.apply_delivery(text, text, timestamptz,
 	text, text, timestamp, integer, text, text, text, text, text, text,
 	text, text, text[], boolean[], uuid, uuid, boolean, bytea, bytea);
+DROP FUNCTION IF EXISTS calsync.apply_delivery(text, text, timestamptz,
+	text, text, timestamp, integer, text, text, text, text, text, text,
+	text, text, text[], boolean[], uuid, uuid, boolean, bytea, bytea,
+	text[], text);
+
+-- One verified delivery, applied and journaled in one statement: calsync
+-- sends this single call per delivery, so a delivery costs one round trip
+-- to PostgreSQL and is one transaction whatever it does.
 CREATE OR REPLACE FUNCTION calsync.apply_delivery(
 	p_request_id text, p_trigger text, p_created_at timestamptz,
 	p_uid text, p_reschedule_uid text,
@@ -882,6 +928,7 @@ CREATE OR REPLACE FUNCTION calsync.apply_delivery(
 	p_organizer_email text, p_attendee_emails text[], p_no_show boolean[],
 	p_trainer_id uuid, p_student_id uuid, p_full_booking boolean,
 	p_body_sha256 bytea, p_body bytea,
+	p_guests text[] DEFAULT NULL, p_reschedule_reason text DEFAULT NULL,
 	p_attendee_seat_id text DEFAULT NULL,
 	OUT outcome text, OUT appointment_id uuid, OUT detail text)
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp
@@ -911,14 +958,15 @@ BEGIN
 		    reschedule_uid, start_at, duration, title, event_type,
 		    event_slug, description, booker_notes, location,
 		    cancellation_reason, organizer_email, attendee_emails, no_show,
-		    trainer_id, student_id, full_booking, attendee_seat_id, seat)
+		    trainer_id, student_id, full_booking, guests, reschedule_reason,
+		    attendee_seat_id, seat)
 		VALUES (p_body_sha256, p_trigger, v_clock, p_uid, p_reschedule_uid,
 		    p_start, p_duration, p_title, p_event_type, p_event_slug,
 		    p_description, p_booker_notes, p_location,
 		    p_cancellation_reason, p_organizer_email, p_attendee_emails,
-		    p_no_show, p_trainer_id, p_student_id, p_full_booking,
-		    p_attendee_seat_id, coalesce(p_attendee_seat_id,
-		    lower(p_attendee_emails[1])))
+		    p_no_show, p_trainer_id, p_student_id, p_full_booking, p_guests,
+		    p_reschedule_reason, p_attendee_seat_id,
+		    coalesce(p_attendee_seat_id, lower(p_attendee_emails[1])))
 		ON CONFLICT (body_sha256) DO NOTHING
 		RETURNING e.id INTO v_event;
 		-- A body seen before changes nothing, but may still make an

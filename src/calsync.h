@@ -158,6 +158,10 @@ struct delivery {
 	const char	*event_slug;	/* type */
 	const char	*description;
 	const char	*booker_notes;	/* additionalNotes or responses.notes */
+	const char	*reschedule_reason;	/* responses.rescheduleReason */
+	const char	*location_sent;	/* location, as Cal.com sent it */
+	const char	*video_url;	/* metadata.videoCallUrl */
+	const char	*video_data_url;	/* videoCallData.url */
 	const char	*cancellation_reason;
 	const char	*organizer_email;
 	const char	*trainer_id;	/* metadata, a uuid */
@@ -166,6 +170,9 @@ struct delivery {
 	size_t		 nattendees;
 	const char	*attendees[MAX_ATTENDEES];	/* emails, in order */
 	signed char	 no_show[MAX_ATTENDEES];	/* -1 unsaid, 0, 1 */
+	size_t		 nguests;
+	const char	*guests[MAX_ATTENDEES];		/* responses.guests */
+	/* What a trainer or student can use: see location_resolve(). */
 	char		 location[LOCATION_MAX_CHARS * 4 + 1];
 	bool		 has_location;
 	bool		 full_booking;	/* organizer/attendees present */
@@ -179,11 +186,37 @@ int		 payload_parse(struct parser *, const char *, size_t,
 		    struct delivery *, char *, size_t);
 void		 payload_free(struct delivery *);
 size_t		 utf8_truncate(const char *, size_t, size_t);
+
+/* location.c: Cal.com's location -> what appointments.location holds */
+void		 location_resolve(struct delivery *);
 char		*payload_answer(enum outcome, const char *, const char *,
 		    const char *, const char *);
 
 /* rfc8259.c: what json-c's strict mode accepts that is not JSON */
 int		 rfc8259_check(const char *, size_t, char *, size_t);
+
+/* dbfault.c: what a failed database call means for a delivery */
+enum dbfault_action {
+	DBFAULT_RETRY,		/* again on the same connection, after a pause */
+	DBFAULT_RECONNECT,	/* again on a new connection */
+	DBFAULT_SPOOL,		/* keep it in the spool until writes return */
+	DBFAULT_REFUSE		/* journal it as internal, for replay */
+};
+
+/* Keys that are not SQLSTATEs: what libpq says of the connection. */
+#define DBFAULT_LOST		"lost"
+#define DBFAULT_NO_SQLSTATE	"no-sqlstate"
+#define DBFAULT_CANNOT_CONNECT	"cannot-connect"
+
+struct dbfault_rule {
+	const char		*key;	/* SQLSTATE, class, one of the above, "*" */
+	enum dbfault_action	 action;
+	const char		*what;
+};
+
+const struct dbfault_rule *dbfault_classify(const char *, int);
+const struct dbfault_rule *dbfault_rules(size_t *);
+const char	*dbfault_action_name(enum dbfault_action);
 
 /* store.c: one booking change, one transaction (wraps libpq) */
 struct store;

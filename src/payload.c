@@ -29,7 +29,7 @@ enum ftype {
 	F_UUID,
 	F_TIME,		/* ISO 8601 with a zone */
 	F_MINUTES,	/* integer 1..MINUTES_MAX */
-	F_LOCATION	/* text, cut to LOCATION_MAX_CHARS characters */
+	F_EMAILS	/* array of at most MAX_ATTENDEES emails */
 };
 
 struct field {
@@ -50,6 +50,7 @@ struct parser {
  * booker's notes in additionalNotes and in responses.notes.value.
  * attendeeSeatId is the seat of a seated event type (a group class) that
  * this BOOKING_CREATED adds: every seat of a class shares the uid.
+ * location is resolved with the meeting URL after the table (location.c).
  */
 static const struct field fields[] = {
 	{ "uid",			F_UID,		AT(uid) },
@@ -67,7 +68,12 @@ static const struct field fields[] = {
 	{ "responses.notes.value",	F_TEXT,		AT(booker_notes) },
 	{ "cancellationReason",		F_TEXT,		AT(cancellation_reason) },
 	{ "rejectionReason",		F_TEXT,		AT(cancellation_reason) },
-	{ "location",			F_LOCATION,	AT(location) },
+	{ "responses.guests.value",	F_EMAILS,	AT(nguests) },
+	{ "responses.rescheduleReason.value", F_TEXT,	AT(reschedule_reason) },
+	{ "rescheduleReason",		F_TEXT,		AT(reschedule_reason) },
+	{ "location",			F_TEXT,		AT(location_sent) },
+	{ "metadata.videoCallUrl",	F_TEXT,		AT(video_url) },
+	{ "videoCallData.url",		F_TEXT,		AT(video_data_url) },
 	{ "organizer.email",		F_EMAIL,	AT(organizer_email) },
 	{ "metadata.trainer_id",	F_UUID,		AT(trainer_id) },
 	{ "metadata.student_id",	F_UUID,		AT(student_id) },
@@ -264,9 +270,30 @@ type_words(enum ftype type)
 		return "an ISO 8601 timestamp with a zone";
 	case F_MINUTES:
 		return "a whole number of minutes from 1 to 10080";
+	case F_EMAILS:
+		return "an array of at most 100 email addresses";
 	default:
 		return "a string of valid UTF-8 without NUL characters";
 	}
+}
+
+/* responses.guests.value: the emails the booker added (the only list). */
+static int
+take_emails(struct delivery *d, struct json_object *v)
+{
+	const char	*s;
+	size_t		 i, n, len;
+
+	if (!json_object_is_type(v, json_type_array) ||
+	    (n = json_object_array_length(v)) > MAX_ATTENDEES)
+		return -1;
+	for (i = 0; i < n; i++) {
+		if (take_string(json_object_array_get_idx(v, i), F_EMAIL, &s,
+		    &len) == -1)
+			return -1;
+		d->guests[d->nguests++] = s;
+	}
+	return 0;
 }
 
 /* Store one present, non-null value; -1 if it breaks its rules. */
@@ -275,9 +302,11 @@ take_field(struct delivery *d, const struct field *f, struct json_object *v)
 {
 	char		*dst = (char *)d + f->off;
 	const char	*s;
-	size_t		 len, cut;
+	size_t		 len;
 	int64_t		 n;
 
+	if (f->type == F_EMAILS)
+		return take_emails(d, v);
 	if (f->type == F_MINUTES) {
 		if (!json_object_is_type(v, json_type_int))
 			return -1;
@@ -292,12 +321,6 @@ take_field(struct delivery *d, const struct field *f, struct json_object *v)
 	switch (f->type) {
 	case F_TIME:
 		return timestamp_parse(s, len, (int64_t *)(void *)dst);
-	case F_LOCATION:
-		cut = utf8_truncate(s, len, LOCATION_MAX_CHARS);
-		memcpy(d->location, s, cut);
-		d->location[cut] = '\0';
-		d->has_location = true;
-		return 0;
 	default:
 		*(const char **)(void *)dst = s;
 		return 0;
@@ -314,8 +337,8 @@ already_set(const struct delivery *d, const struct field *f)
 		return *(const int64_t *)(const void *)dst != TIME_NONE;
 	case F_MINUTES:
 		return *(const int *)(const void *)dst != 0;
-	case F_LOCATION:
-		return d->has_location;
+	case F_EMAILS:
+		return d->nguests != 0;
 	default:
 		return *(const char *const *)(const void *)dst != NULL;
 	}
@@ -600,6 +623,7 @@ payload_parse(struct parser *p, const char *body, size_t len,
 	if (take_fields(d, payload, err, errsz) == -1 ||
 	    take_attendees(d, payload, err, errsz) == -1)
 		return -1;
+	location_resolve(d);
 	return check_booking(d, err, errsz);
 }
 

@@ -15,8 +15,9 @@
 
 #include "calsync.h"
 
-#define APPLY_PARAMS	23
+#define APPLY_PARAMS	25
 #define TRIES		8	/* for serialization failures and deadlocks */
+#define RECONNECTS	3	/* for a lost or read-only connection */
 #define STATEMENT_TIMEOUT	"15s"
 #define LOCK_TIMEOUT		"10s"
 
@@ -24,6 +25,7 @@ struct store {
 	char	*conninfo;
 	PGconn	*conn;
 	char	 error[512];	/* why the last call failed, for its caller */
+	const char *request_id;	/* the request in hand, for notices */
 };
 
 /*
@@ -38,7 +40,7 @@ static const char apply_sql[] =
 	" pg_catalog.string_to_array($16::text, E'\\n'),"
 	" pg_catalog.string_to_array($17::text, E'\\n', '')::boolean[],"
 	" $18::uuid, $19::uuid, $20::boolean, $21::bytea, $22::bytea,"
-	" $23::text)";
+	" pg_catalog.string_to_array($23::text, E'\\n'), $24::text, $25::text)";
 
 static const char refused_sql[] =
 	"INSERT INTO calsync.deliveries (request_id, trigger, uid,"
@@ -51,7 +53,8 @@ static const char check_sql[] =
 	" pg_catalog.has_table_privilege('public.users', 'SELECT'),"
 	" pg_catalog.has_function_privilege('calsync.apply_delivery(text,"
 	"text,timestamptz,text,text,timestamp,integer,text,text,text,text,text,"
-	"text,text,text,text[],boolean[],uuid,uuid,boolean,bytea,bytea,text)',"
+	"text,text,text,text[],boolean[],uuid,uuid,boolean,bytea,bytea,text[],"
+	"text,text)',"
 	" 'EXECUTE')";
 
 static const char deliveries_sql[] =
@@ -115,13 +118,17 @@ store_free(struct store *s)
 
 /*
  * Keep why a call failed, for the caller to report once: the first line
- * of libpq's message only, since DETAIL may hold row data (emails).
+ * of libpq's message only, since DETAIL may hold row data (emails).  A
+ * connection's message has a line for each host tried (and indented
+ * hints, left out): all of them, since the last may be the one that says
+ * why (a standby: "session is read-only").
  */
 static void
 set_error(struct store *s, const char *what, const PGconn *conn,
     const PGresult *res)
 {
 	const char	*msg, *state = NULL;
+	size_t		 off, len;
 
 	if (res != NULL) {
 		msg = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
@@ -130,12 +137,18 @@ set_error(struct store *s, const char *what, const PGconn *conn,
 			msg = PQresultErrorMessage(res);
 	} else
 		msg = conn != NULL ? PQerrorMessage(conn) : "out of memory";
-	if (state != NULL)
-		snprintf(s->error, sizeof(s->error), "%s: %.*s (sqlstate %s)",
-		    what, (int)strcspn(msg, "\n"), msg, state);
-	else
-		snprintf(s->error, sizeof(s->error), "%s: %.*s", what,
-		    (int)strcspn(msg, "\n"), msg);
+	off = (size_t)snprintf(s->error, sizeof(s->error), "%s: %.*s", what,
+	    (int)strcspn(msg, "\n"), msg);
+	while (res == NULL && off < sizeof(s->error) &&
+	    *(msg += strcspn(msg, "\n")) == '\n') {
+		msg++;
+		if ((len = strcspn(msg, "\n")) > 0 && *msg != '\t')
+			off += (size_t)snprintf(s->error + off,
+			    sizeof(s->error) - off, "; %.*s", (int)len, msg);
+	}
+	if (state != NULL && off < sizeof(s->error))
+		snprintf(s->error + off, sizeof(s->error) - off,
+		    " (sqlstate %s)", state);
 }
 
 const char *
@@ -174,6 +187,35 @@ session_setup(struct store *s, PGconn *conn)
 	return ok ? 0 : -1;
 }
 
+/*
+ * The server's notices and warnings (a WARNING as it shuts down, a NOTICE
+ * from the SQL), and libpq's own: one logfmt line each, with the request
+ * they came during, instead of libpq's default, raw lines on stderr.
+ */
+static void
+log_notice(void *arg, const PGresult *res)
+{
+	const struct store	*s = arg;
+	const char		*severity, *state, *msg;
+	char			 esc[600], sev[32], st[16];
+
+	if ((severity = PQresultErrorField(res,
+	    PG_DIAG_SEVERITY_NONLOCALIZED)) == NULL &&
+	    (severity = PQresultErrorField(res, PG_DIAG_SEVERITY)) == NULL)
+		severity = "NOTICE";
+	if ((state = PQresultErrorField(res, PG_DIAG_SQLSTATE)) == NULL)
+		state = "-";
+	if ((msg = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY)) == NULL)
+		msg = PQresultErrorMessage(res);
+	/* The first line only: DETAIL may hold row data (emails). */
+	log_escape(esc, sizeof(esc), msg, strcspn(msg, "\n"));
+	log_escape(sev, sizeof(sev), severity, strcspn(severity, " "));
+	log_escape(st, sizeof(st), state, strcspn(state, " "));
+	log_kv("event=database_notice id=%s severity=%s sqlstate=%s "
+	    "msg=\"%s\"", s->request_id != NULL ? s->request_id : "-", sev,
+	    st, esc);
+}
+
 /* A working connection, made now if there is none or it broke. */
 static PGconn *
 store_conn(struct store *s)
@@ -199,21 +241,13 @@ store_conn(struct store *s)
 		s->conn = NULL;
 		return NULL;
 	}
+	PQsetNoticeReceiver(s->conn, log_notice, s);
 	if (session_setup(s, s->conn) == -1) {
 		PQfinish(s->conn);
 		s->conn = NULL;
 		return NULL;
 	}
 	return s->conn;
-}
-
-static int
-retryable(const PGresult *res)
-{
-	const char	*state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
-
-	return state != NULL && (strcmp(state, "40001") == 0 ||
-	    strcmp(state, "40P01") == 0);
 }
 
 /*
@@ -231,49 +265,55 @@ back_off(int n)
 }
 
 /*
- * Run a prepared or plain statement; the caller clears the result.
- * Deadlocks and serialization failures are tried again, and so is a
- * connection that broke since its last use (a restart, a failover: it
- * says so only now), on a new one.  Trying again is safe even if the
- * first try committed: a delivery is idempotent.
+ * Run a prepared or plain statement; the caller clears the result.  What
+ * a failure means is dbfault.c's table: tried again (on a new connection
+ * after a crash, a failover or a read-only host: with DATABASE_URL's
+ * target_session_attrs=read-write the new one finds the primary), or
+ * given up as unavailable (the caller spools) or internal (the caller
+ * journals).  Trying again is safe even if the first try committed: a
+ * delivery is idempotent.
  */
 static enum outcome
 run(struct store *s, const char *what, const char *stmt, const char *sql,
     int n, const char *const *values, const int *lengths, const int *formats,
     PGresult **out)
 {
-	PGconn		*conn = NULL;
-	PGresult	*res = NULL;
-	ExecStatusType	 st;
-	int		 try;
+	const struct dbfault_rule	*rule;
+	PGconn				*conn;
+	PGresult			*res;
+	int				 try;
 
 	*out = NULL;
-	for (try = 0; try < TRIES; try++) {
-		/* Not after a broken connection: that one is made again now. */
-		if (try > 0 && PQstatus(conn) == CONNECTION_OK)
-			back_off(try);
-		PQclear(res);
-		if ((conn = store_conn(s)) == NULL)
-			return OUTCOME_UNAVAILABLE;
+	for (try = 1; ; try++) {
+		if ((conn = store_conn(s)) == NULL) {
+			rule = dbfault_classify(DBFAULT_CANNOT_CONNECT, 0);
+			break;
+		}
 		res = stmt != NULL ?
 		    PQexecPrepared(conn, stmt, n, values, lengths, formats, 0) :
 		    PQexecParams(conn, sql, n, NULL, values, lengths, formats, 0);
-		st = PQresultStatus(res);
-		if (st == PGRES_TUPLES_OK || st == PGRES_COMMAND_OK) {
+		if (PQresultStatus(res) == PGRES_TUPLES_OK ||
+		    PQresultStatus(res) == PGRES_COMMAND_OK) {
 			*out = res;
 			return OUTCOME_APPLIED;
 		}
-		if (PQstatus(conn) == CONNECTION_OK && !retryable(res))
-			break;
-	}
-	if (PQstatus(conn) != CONNECTION_OK) {
-		set_error(s, what, conn, NULL);
+		rule = dbfault_classify(res != NULL ? PQresultErrorField(res,
+		    PG_DIAG_SQLSTATE) : NULL, PQstatus(conn) == CONNECTION_OK);
+		set_error(s, what, conn, res);
 		PQclear(res);
-		return OUTCOME_UNAVAILABLE;
+		if (rule->action == DBFAULT_RETRY && try < TRIES) {
+			back_off(try);
+			continue;
+		}
+		if (rule->action == DBFAULT_RECONNECT && try < RECONNECTS) {
+			PQfinish(s->conn);
+			s->conn = NULL;
+			continue;
+		}
+		break;
 	}
-	set_error(s, what, conn, res);
-	PQclear(res);
-	return OUTCOME_INTERNAL;
+	return rule->action == DBFAULT_REFUSE ? OUTCOME_INTERNAL :
+	    OUTCOME_UNAVAILABLE;
 }
 
 static const char *
@@ -286,6 +326,27 @@ or_null(const char *s)
  * Attendee emails, one a line (valid_email() admits no blank in them),
  * and their no-show flags likewise: "t", "f", or "" for unsaid.
  */
+/* n strings, one a line (emails hold no newline), for string_to_array. */
+static char *
+join_lines(const char *const *list, size_t n)
+{
+	size_t	 i, len = 1, off = 0;
+	char	*out;
+
+	for (i = 0; i < n; i++)
+		len += strlen(list[i]) + 1;
+	if ((out = malloc(len)) == NULL)
+		return NULL;
+	for (i = 0; i < n; i++) {
+		len = strlen(list[i]);
+		memcpy(out + off, list[i], len);
+		off += len;
+		out[off++] = '\n';
+	}
+	out[off > 0 ? off - 1 : 0] = '\0';
+	return out;
+}
+
 static char *
 join_attendees(const struct delivery *d, char **flags)
 {
@@ -326,12 +387,18 @@ store_apply(struct store *s, const char *request_id,
 	int		 formats[APPLY_PARAMS] = { 0 };
 	char		 created[TIMESTAMP_BUFSZ], start[TIMESTAMP_BUFSZ];
 	char		 duration[16];
-	char		*attendees, *no_show = NULL;
+	char		*attendees, *no_show = NULL, *guests;
 	PGresult	*res;
 	enum outcome	 o;
 
 	memset(a, 0, sizeof(*a));
 	if ((attendees = join_attendees(d, &no_show)) == NULL) {
+		a->outcome = OUTCOME_INTERNAL;
+		return -1;
+	}
+	if ((guests = join_lines(d->guests, d->nguests)) == NULL) {
+		free(attendees);
+		free(no_show);
 		a->outcome = OUTCOME_INTERNAL;
 		return -1;
 	}
@@ -367,12 +434,17 @@ store_apply(struct store *s, const char *request_id,
 	v[21] = body;
 	lengths[21] = (int)len;
 	formats[21] = 1;
-	v[22] = d->attendee_seat_id;
+	v[22] = d->nguests > 0 ? guests : NULL;
+	v[23] = d->reschedule_reason;
+	v[24] = d->attendee_seat_id;
 
+	s->request_id = request_id;
 	o = run(s, "applying a delivery", "apply", NULL, APPLY_PARAMS, v,
 	    lengths, formats, &res);
+	s->request_id = NULL;
 	free(attendees);
 	free(no_show);
+	free(guests);
 	if (o != OUTCOME_APPLIED) {
 		a->outcome = o;
 		return -1;
@@ -406,6 +478,7 @@ store_keep_refused(struct store *s, const char *request_id,
 	int		 lengths[7] = { 0, 0, 0, DIGEST_LEN, 0, 0, (int)len };
 	int		 formats[7] = { 0, 0, 0, 1, 0, 0, 1 };
 	PGresult	*res;
+	enum outcome	 done;
 
 	v[0] = request_id;
 	v[1] = or_null(trigger);
@@ -414,8 +487,11 @@ store_keep_refused(struct store *s, const char *request_id,
 	v[4] = outcome_info(o)->name;
 	v[5] = detail;
 	v[6] = body;
-	if (run(s, "journaling a refused delivery", NULL, refused_sql, 7, v,
-	    lengths, formats, &res) != OUTCOME_APPLIED)
+	s->request_id = request_id;
+	done = run(s, "journaling a refused delivery", NULL, refused_sql, 7,
+	    v, lengths, formats, &res);
+	s->request_id = NULL;
+	if (done != OUTCOME_APPLIED)
 		return -1;
 	PQclear(res);
 	return 0;

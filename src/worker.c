@@ -65,7 +65,9 @@ log_request(const char *id, const char *remote, const struct result *res,
 	    d->trigger != NULL ? strlen(d->trigger) : 0);
 	log_escape(uid, sizeof(uid), d->uid, d->uid != NULL ?
 	    strlen(d->uid) : 0);
-	if (info->status >= 400 && reason != NULL && *reason != '\0') {
+	/* Why it failed, or why it waits in the spool. */
+	if ((info->status >= 400 || res->outcome == OUTCOME_SPOOLED) &&
+	    reason != NULL && *reason != '\0') {
 		log_escape(why, sizeof(why), reason, strlen(reason));
 		snprintf(tail, sizeof(tail), " reason=\"%s\"", why);
 	}
@@ -76,16 +78,42 @@ log_request(const char *id, const char *remote, const struct result *res,
 
 /*
  * A verified body calsync cannot apply is still Cal.com's, sent once:
- * keep it in the journal before answering.
+ * keep it in the journal before answering.  -1: the journal is away too
+ * (the caller spools the body, or says it is lost).
  */
-static void
+static int
 keep_refused(struct worker *w, const char *id, const char *body, size_t len,
     const unsigned char *digest, struct result *res)
 {
-	if (store_keep_refused(w->store, id, res->d.trigger, digest, body, len,
-	    res->outcome, res->why != NULL ? res->why : res->detail) == -1)
-		log_warnx("request id=%s: a verified delivery could not be "
-		    "journaled and is lost: %s", id, store_error(w->store));
+	return store_keep_refused(w->store, id, res->d.trigger, digest, body,
+	    len, res->outcome, res->why != NULL ? res->why : res->detail);
+}
+
+/*
+ * The database took neither a verified delivery nor its journal row: from
+ * a request, it goes to the spool (a 4xx that is the body's fault keeps
+ * its status; anything else is answered 202); from the spool, it stays
+ * (-1).  Only when even the spool cannot be written is it lost, said
+ * loudly, and answered 5xx.
+ */
+static int
+spool_or_stay(struct worker *w, const char *id, const char *body, size_t len,
+    int from_spool, struct result *res)
+{
+	char	 err[256];
+
+	if (from_spool)
+		return -1;
+	if (spool_put(w->cfg, id, body, len, err, sizeof(err)) == 0) {
+		if (outcome_info(res->outcome)->status >= 500)
+			res->outcome = OUTCOME_SPOOLED;
+		return 0;
+	}
+	log_warnx("request id=%s: a verified delivery is LOST: the database "
+	    "did not take it (%s) and it could not be spooled either (%s); "
+	    "Cal.com will not send it again", id, res->why != NULL ? res->why :
+	    "-", err);
+	return 0;
 }
 
 /* The body's SHA-256 names it in the journal; only an allocation fails. */
@@ -118,8 +146,10 @@ apply_verified(struct worker *w, const char *id, const char *body,
 	    sizeof(res->err)) == -1) {
 		res->outcome = OUTCOME_BAD_REQUEST;
 		res->detail = res->err;
-		keep_refused(w, id, body, len, digest, res);
-		return 0;
+		if (keep_refused(w, id, body, len, digest, res) == 0)
+			return 0;
+		res->why = store_error(w->store);
+		return spool_or_stay(w, id, body, len, from_spool, res);
 	}
 	if (store_apply(w->store, id, &res->d, digest, body, len, &res->a)
 	    == 0) {
@@ -133,22 +163,11 @@ apply_verified(struct worker *w, const char *id, const char *body,
 	res->outcome = res->a.outcome;
 	res->detail = NULL;
 	res->why = store_error(w->store);
-	if (res->outcome == OUTCOME_INTERNAL) {
-		/* Kept for calsyncctl replay. */
-		keep_refused(w, id, body, len, digest, res);
+	/* Refused (dbfault.c): kept in the journal for calsyncctl replay. */
+	if (res->outcome == OUTCOME_INTERNAL &&
+	    keep_refused(w, id, body, len, digest, res) == 0)
 		return 0;
-	}
-	if (from_spool)
-		return -1;
-	if (spool_put(w->cfg, id, body, len, res->err, sizeof(res->err))
-	    == 0) {
-		res->outcome = OUTCOME_SPOOLED;
-		return 0;
-	}
-	log_warnx("request id=%s: the database is unavailable and the "
-	    "delivery could not be spooled either: %s; Cal.com will not send "
-	    "it again", id, res->err);
-	return 0;
+	return spool_or_stay(w, id, body, len, from_spool, res);
 }
 
 /*
@@ -212,8 +231,12 @@ handle(struct worker *w)
 
 		res.outcome = OUTCOME_UNSUPPORTED_TYPE;
 		res.detail = outcome_info(res.outcome)->message;
-		if (digest_body(w, r.body, r.len, digest, &res) == 0)
-			keep_refused(w, r.id, r.body, r.len, digest, &res);
+		/* Not spooled: read again, it would be taken for JSON. */
+		if (digest_body(w, r.body, r.len, digest, &res) == 0 &&
+		    keep_refused(w, r.id, r.body, r.len, digest, &res) == -1)
+			log_warnx("request id=%s: a verified delivery could "
+			    "not be journaled and is lost: %s", r.id,
+			    store_error(w->store));
 		goto answer;
 	}
 	apply_verified(w, r.id, r.body, r.len, 0, &res);

@@ -421,7 +421,7 @@ run_case()
 		[ "$got" = "$(jq -r .payload.title "$file")" ] ||
 		    why+=("title stored as: $(printf '%s' "$got" | head -c 100)") ;;
 	notes)
-		got=$(sql "SELECT regexp_replace(a.notes, E'^.*\n', '') FROM public.appointments a
+		got=$(sql "SELECT split_part(a.notes, E'\n', 3) FROM public.appointments a
 		    JOIN calsync.bookings b ON b.appointment_id = a.id WHERE b.uid = '$uid'")
 		[ "$got" = "$(jq -r .payload.additionalNotes "$file")" ] ||
 		    why+=("notes stored as: $(printf '%s' "$got" | head -c 100)") ;;

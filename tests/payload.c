@@ -68,7 +68,9 @@ static const struct pcase cases[] = {
 	    "attendees", "guest@example.com additional-guest@example.com",
 	    "event_type", "Strategy Session",
 	    "event_slug", "standard-event-type",
-	    "location", "integrations:video-provider",
+	    "location", "https://app.example.com/video/unique-booking-id",
+	    "guests", "additional-guest@example.com",
+	    "reschedule_reason", NULL,
 	    "title", "Strategy Session between Organizer and Guest",
 	    "booker_notes", "", "cancellation_reason", NULL, "trainer_id", NULL,
 	    "full_booking", "true"),
@@ -91,6 +93,7 @@ static const struct pcase cases[] = {
 	    "created_at", "2024-01-01T10:00:00.000Z",
 	    "start", "2024-01-10T14:30:00.000Z",
 	    "end", "2024-01-10T14:45:00.000Z", "duration", "15",
+	    "location", "https://app.example.com/video/new-booking-unique-id",
 	    "organizer_email", "organizer@example.com", "nattendees", "2",
 	    "event_type", "Strategy Session", "full_booking", "true"),
 	EXAMPLE("booking_requested.json", "kind", "OTHER",
@@ -379,6 +382,129 @@ static const struct pcase cases[] = {
 	    "start", "2026-02-05T10:00:00.000Z",
 	    "end", "2026-02-05T10:15:00.000Z", "duration", "15"),
 
+	/*
+	 * Location: each kind Cal.com sends (packages/app-store/locations.ts)
+	 * becomes what a trainer or student can use.
+	 */
+	GOOD("Cal Video: the join link from metadata.videoCallUrl",
+	    CREATED(BOOKING ",\"location\":\"integrations:daily\","
+	    "\"videoCallData\":{\"type\":\"daily_video\",\"url\":"
+	    "\"https://x.daily.co/room\"},\"metadata\":{\"videoCallUrl\":"
+	    "\"https://app.cal.com/video/b1\"}"),
+	    "location", "https://app.cal.com/video/b1"),
+	GOOD("Google Meet: videoCallData.url without metadata",
+	    CREATED(BOOKING ",\"location\":\"integrations:google:meet\","
+	    "\"videoCallData\":{\"type\":\"google_video\",\"url\":"
+	    "\"https://meet.google.com/abc-defg-hij\"},\"metadata\":{}"),
+	    "location", "https://meet.google.com/abc-defg-hij"),
+	GOOD("an empty metadata.videoCallUrl gives way to videoCallData.url",
+	    CREATED(BOOKING ",\"location\":\"integrations:zoom\","
+	    "\"videoCallData\":{\"url\":\"https://zoom.us/j/2\"},"
+	    "\"metadata\":{\"videoCallUrl\":\"\"}"),
+	    "location", "https://zoom.us/j/2"),
+	GOOD("Zoom without a link: the app's name", CREATED(BOOKING
+	    ",\"location\":\"integrations:zoom\",\"metadata\":{}"),
+	    "location", "Zoom"),
+	GOOD("Cal Video without a link", CREATED(BOOKING
+	    ",\"location\":\"integrations:daily\""), "location", "Cal Video"),
+	GOOD("Teams without a link", CREATED(BOOKING
+	    ",\"location\":\"integrations:office365_video\""),
+	    "location", "Microsoft Teams"),
+	GOOD("Google Meet without a link", CREATED(BOOKING
+	    ",\"location\":\"integrations:google:meet\""),
+	    "location", "Google Meet"),
+	GOOD("an app calsync does not know", CREATED(BOOKING
+	    ",\"location\":\"integrations:new_app_video\""),
+	    "location", "Online meeting"),
+	GOOD("a javascript: meeting URL is not a link", CREATED(BOOKING
+	    ",\"location\":\"integrations:daily\",\"metadata\":"
+	    "{\"videoCallUrl\":\"javascript:alert(1)\"}"),
+	    "location", "Cal Video"),
+	GOOD("an ftp:// meeting URL is not a link", CREATED(BOOKING
+	    ",\"location\":\"integrations:zoom\",\"videoCallData\":"
+	    "{\"url\":\"ftp://zoom.example/1\"}"), "location", "Zoom"),
+	{ "a meeting URL over 255 characters is not cut",
+	  .body = CREATED_PRE(BOOKING ",\"location\":\"integrations:zoom\","
+	    "\"metadata\":{\"videoCallUrl\":\"https://zoom.example/"),
+	  .unit = "a", .n = 250, .suffix = "\"}}}",
+	  .want = { "location", "Zoom" } },
+	GOOD("link: an https URL as sent", CREATED(BOOKING
+	    ",\"location\":\"https://meet.jit.si/ga-personal\""),
+	    "location", "https://meet.jit.si/ga-personal"),
+	GOOD("link: an http URL as sent", CREATED(BOOKING
+	    ",\"location\":\"http://example.com/room?id=1\""),
+	    "location", "http://example.com/room?id=1"),
+	GOOD("link: javascript: is not stored", CREATED(BOOKING
+	    ",\"location\":\"javascript:alert(document.cookie)\""),
+	    "location", "Link meeting"),
+	GOOD("link: ftp:// is not stored", CREATED(BOOKING
+	    ",\"location\":\"ftp://files.example.com/a\""),
+	    "location", "Link meeting"),
+	GOOD("link: another scheme gives way to the meeting URL",
+	    CREATED(BOOKING ",\"location\":\"zoommtg://zoom.us/join?c=1\","
+	    "\"metadata\":{\"videoCallUrl\":\"https://zoom.us/j/1\"}"),
+	    "location", "https://zoom.us/j/1"),
+	{ "link: an https URL over 255 characters is not cut",
+	  .body = LOC "https://example.com/", .unit = "a", .n = 250,
+	  .suffix = "\"}}", .want = { "location", "Link meeting" } },
+	GOOD("in person: an address as sent", CREATED(BOOKING
+	    ",\"location\":\"Rua Augusta, 1500 - S\u00e3o Paulo\","
+	    "\"metadata\":{\"videoCallUrl\":\"https://app.cal.com/video/b1\"}"),
+	    "location", "Rua Augusta, 1500 - S\xc3\xa3o Paulo"),
+	GOOD("phone: a number as sent", CREATED(BOOKING
+	    ",\"location\":\"+55 11 91234-5678\""),
+	    "location", "+55 11 91234-5678"),
+	GOOD("attendeeInPerson without its address", CREATED(BOOKING
+	    ",\"location\":\"attendeeInPerson\""),
+	    "location", "In person (attendee address)"),
+	GOOD("inPerson without its address", CREATED(BOOKING
+	    ",\"location\":\"inPerson\""),
+	    "location", "In person (organizer address)"),
+	GOOD("phone without its number", CREATED(BOOKING
+	    ",\"location\":\"phone\""),
+	    "location", "Phone call (attendee phone number)"),
+	GOOD("userPhone without its number", CREATED(BOOKING
+	    ",\"location\":\"userPhone\""),
+	    "location", "Phone call (organizer phone number)"),
+	GOOD("link without its URL", CREATED(BOOKING
+	    ",\"location\":\"link\""), "location", "Link meeting"),
+	GOOD("somewhereElse without its value", CREATED(BOOKING
+	    ",\"location\":\"somewhereElse\""),
+	    "location", "Custom attendee location"),
+	GOOD("conferencing: the organizer's app, its link when sent",
+	    CREATED(BOOKING ",\"location\":\"conferencing\",\"metadata\":"
+	    "{\"videoCallUrl\":\"https://meet.google.com/x\"}"),
+	    "location", "https://meet.google.com/x"),
+	GOOD("a meeting URL without a location is no location",
+	    CREATED(BOOKING ",\"metadata\":{\"videoCallUrl\":"
+	    "\"https://app.cal.com/video/b1\"}"), "location", NULL),
+	BAD("metadata.videoCallUrl a number", CREATED(BOOKING
+	    ",\"location\":\"integrations:daily\",\"metadata\":"
+	    "{\"videoCallUrl\":5}"), P "metadata.videoCallUrl"),
+
+	/* Notes: the guests and the reschedule reason. */
+	GOOD("guests from responses.guests.value", CREATED(BOOKING
+	    ",\"responses\":{\"guests\":{\"label\":\"g\",\"value\":"
+	    "[\"a@x.example\",\"b@x.example\"]}}"),
+	    "guests", "a@x.example b@x.example"),
+	GOOD("no guests", CREATED(BOOKING ",\"responses\":{\"guests\":"
+	    "{\"label\":\"g\",\"value\":[]}}"), "guests", NULL),
+	BAD("a guest that is not an email", CREATED(BOOKING
+	    ",\"responses\":{\"guests\":{\"value\":[\"nobody\"]}}"),
+	    P "responses.guests.value"),
+	BAD("guests not an array", CREATED(BOOKING
+	    ",\"responses\":{\"guests\":{\"value\":\"a@x.example\"}}"),
+	    P "responses.guests.value"),
+	GOOD("reschedule reason from responses", ENV("BOOKING_RESCHEDULED",
+	    BOOKING ",\"rescheduleUid\":\"b0\",\"rescheduleReason\":\"T\","
+	    "\"responses\":{\"rescheduleReason\":{\"label\":\"r\","
+	    "\"value\":\"Stuck in traffic\"}}"),
+	    "reschedule_reason", "Stuck in traffic"),
+	GOOD("reschedule reason at the top level", ENV("BOOKING_RESCHEDULED",
+	    BOOKING ",\"rescheduleReason\":\"Stuck in traffic\","
+	    "\"responses\":{\"rescheduleReason\":{\"label\":\"r\"}}"),
+	    "reschedule_reason", "Stuck in traffic"),
+
 	/* Location: 255 characters at most, cut between characters. */
 	{ "location of 300 ASCII", .body = LOC, .unit = "a", .n = 300,
 	  .suffix = "\"}}",
@@ -445,6 +571,7 @@ field(const struct delivery *d, const char *name, char *buf, size_t sz)
 	    "reschedule_uid", d->reschedule_uid, "title", d->title,
 	    "event_type", d->event_type, "event_slug", d->event_slug,
 	    "description", d->description, "booker_notes", d->booker_notes,
+	    "reschedule_reason", d->reschedule_reason,
 	    "cancellation_reason", d->cancellation_reason,
 	    "organizer_email", d->organizer_email,
 	    "trainer_id", d->trainer_id, "student_id", d->student_id,
@@ -478,6 +605,14 @@ field(const struct delivery *d, const char *name, char *buf, size_t sz)
 			timestamp_format_ms(nums[i].v, buf);
 		else
 			snprintf(buf, sz, "%lld", nums[i].v);
+		return buf;
+	}
+	if (strcmp(name, "guests") == 0) {
+		if (d->nguests == 0)
+			return NULL;
+		for (buf[0] = '\0', i = 0; i < d->nguests; i++)
+			snprintf(buf + strlen(buf), sz - strlen(buf), "%s%s",
+			    i > 0 ? " " : "", d->guests[i]);
 		return buf;
 	}
 	if (strcmp(name, "attendees") != 0)

@@ -286,7 +286,9 @@ _stack_start_calsync()
 	# The secret as production gives it: a file (SIGHUP reads it again).
 	(umask 077 && printf '%s\n' "$STACK_SECRET" >"$STACK_DIR/webhook-secret")
 	_stack_root && chown www-data "$STACK_DIR/webhook-secret"
-	DATABASE_URL=$DATABASE_URL \
+	# STACK_DATABASE_URL, when set, is calsync's instead (tests/failover.sh
+	# names a primary and its standby); psql still uses PGPORT.
+	DATABASE_URL=${STACK_DATABASE_URL:-$DATABASE_URL} \
 	    CALCOM_WEBHOOK_SECRET_FILE=$STACK_DIR/webhook-secret \
 	    CALSYNC_SPOOL_DIR=$STACK_DIR/spool CALSYNC_SPOOL_INTERVAL=1 \
 	    "${wrap[@]}" "$CALSYNC_BIN" "${args[@]}" </dev/null >>"$STACK_DIR/calsync.log" 2>&1 &

@@ -177,6 +177,9 @@ body()
 	    "START=2026-12-01T10:00:00Z" "END=2026-12-01T11:00:00Z" \
 	    "EVENT=Personal Training Session" "LOCATION=GA Personal Studio" \
 	    "NOTES=" "REASON=" "ORIG=" "NOSHOW=true" "REQRES=false" \
+	    "VIDEO_URL=https://app.example.com/video/unique-booking-id" \
+	    "VIDEO_DATA_URL=https://video.example.com/meeting-room-id" \
+	    "DESCRIPTION=" "RESCHEDULE_REASON=" \
 	    "NAME=Guest User" "BOOKER=ana@example.com" "SEAT=$(new_uid)" \
 	    "UID=$(new_uid)"; do
 		key=${kv%%=*}

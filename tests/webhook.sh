@@ -50,9 +50,9 @@ t_is "created: the appointment, in UTC, with its duration and type" \
     "$TRAINER|$ANA|2026-12-01 16:00:00|60|scheduled|training|GA Personal Studio"
 t_like "created: notes keep the cal.com:<uid> line for the Phoenix app" \
     "$(appointment "$uid" notes)" "^cal.com:$uid"
-t_like "created: notes carry the title and the booker's notes" \
+t_like "created: notes carry the title, the booker's notes and the guests" \
     "$(appointment "$uid" "replace(notes, E'\n', '/')")" \
-    "between Guilherme and Ana/Knee injury, go easy$"
+    "between Guilherme and Ana/Knee injury, go easy/Guests: additional-guest@example.com$"
 t_is "created: inserted_at and updated_at set" \
     "$(appointment "$uid" "inserted_at IS NOT NULL AND updated_at IS NOT NULL")" t
 t_is "created: journal" "$(journal "$uid")" applied
@@ -234,6 +234,23 @@ done
 for order in "CA RQ RJ" "CA RJ RQ" "RQ RJ CA" "RJ RQ CA" "RJ CA RQ"; do
 	confirm_flow "$order" "$rejected" "rejected: one appointment, cancelled with the reason"
 done
+# The reason of a reschedule that needs confirmation is in the notes, once.
+a=$(new_uid)
+b=$(new_uid)
+post "$(body created UID="$a" NOTES="Primeira aula" CREATED_AT="$(created_at -300)")"
+f=$(body requested_reschedule UID="$b" ORIG="$a" START=2026-12-17T15:00:00Z \
+    END=2026-12-17T16:00:00Z RESCHEDULE_REASON="Viagem a trabalho" \
+    CREATED_AT="$(created_at -200)")
+post "$f"
+g=$(body requested_reschedule UID="$b" ORIG="$a" START=2026-12-17T15:00:00Z \
+    END=2026-12-17T16:00:00Z RESCHEDULE_REASON="Viagem a trabalho" \
+    CREATED_AT="$(created_at -199)")
+post "$g"
+post "$(body created UID="$b" START=2026-12-17T15:00:00Z END=2026-12-17T16:00:00Z \
+    CREATED_AT="$(created_at -100)")"
+t_is "confirmation reschedule: its reason in the notes, once, after a second subscription's request and the confirmation" \
+    "$STATUS|$(appointment "$a" "replace(notes, E'\n', '/')")" \
+    "200|cal.com:$a/cal.com:$b/Personal Training Session between Guilherme and Ana/Primeira aula/Guests: additional-guest@example.com/Reschedule reason: Viagem a trabalho"
 f=$(body requested)
 u=$(json_field "$f" uid)
 post "$f"
@@ -409,6 +426,98 @@ u=$(json_field "$f" uid)
 post "$f"
 t_is "long location: 200" "$STATUS" 200
 t_is "long location: cut to 255 characters" "$(appointment "$u" "char_length(location)")" 255
+
+# --- each kind of location Cal.com sends (packages/app-store/locations.ts):
+# what a trainer or student can use.  LOCATION|metadata.videoCallUrl|
+# videoCallData.url|what appointments.location holds
+while IFS='|' read -r loc video data want; do
+	f=$(body created LOCATION="$loc" VIDEO_URL="$video" VIDEO_DATA_URL="$data")
+	u=$(json_field "$f" uid)
+	post "$f"
+	t_is "location $loc${video:+ with metadata.videoCallUrl}${data:+ with videoCallData.url}: $want" \
+	    "$STATUS|$(appointment "$u" location)" "200|$want"
+done <<'EOF'
+integrations:daily|https://app.cal.com/video/Tdaily|https://ga.daily.co/Tdaily|https://app.cal.com/video/Tdaily
+integrations:google:meet||https://meet.google.com/abc-defg-hij|https://meet.google.com/abc-defg-hij
+integrations:zoom|https://us05web.zoom.us/j/8812345678?pwd=x||https://us05web.zoom.us/j/8812345678?pwd=x
+integrations:office365_video||https://teams.microsoft.com/l/meetup-join/19%3ameeting|https://teams.microsoft.com/l/meetup-join/19%3ameeting
+integrations:daily|||Cal Video
+integrations:google:meet|||Google Meet
+integrations:zoom|||Zoom
+integrations:office365_video|||Microsoft Teams
+integrations:jitsi|||Jitsi Meet
+integrations:some_new_video|||Online meeting
+integrations:daily|javascript:alert(1)|ftp://ga.daily.co/x|Cal Video
+https://meet.jit.si/ga-personal-ana|||https://meet.jit.si/ga-personal-ana
+javascript:alert(document.cookie)|||Link meeting
+zoommtg://zoom.us/join?confno=1|https://zoom.us/j/1||https://zoom.us/j/1
+Rua Augusta, 1500 - São Paulo|||Rua Augusta, 1500 - São Paulo
++55 11 91234-5678|||+55 11 91234-5678
+attendeeInPerson|||In person (attendee address)
+inPerson|||In person (organizer address)
+phone|||Phone call (attendee phone number)
+userPhone|||Phone call (organizer phone number)
+link|||Link meeting
+somewhereElse|||Custom attendee location
+conferencing|https://meet.google.com/xyz-abcd-efg||https://meet.google.com/xyz-abcd-efg
+EOF
+long_url="https://us05web.zoom.us/j/1?pwd=$(printf 'x%.0s' $(seq 1 240))"
+f=$(body created LOCATION=integrations:zoom VIDEO_URL="$long_url" VIDEO_DATA_URL=)
+u=$(json_field "$f" uid)
+post "$f"
+t_is "a meeting URL over 255 characters is not cut into a broken link" \
+    "$STATUS|$(appointment "$u" location)" "200|Zoom"
+# A location update to a video app: its link.
+f=$(body created UID="$u" LOCATION=integrations:google:meet VIDEO_URL= \
+    VIDEO_DATA_URL=https://meet.google.com/new-link-abc CREATED_AT="$(created_at 30)")
+sed -i 's/"BOOKING_CREATED"/"BOOKING_LOCATION_UPDATED"/' "$f"
+post "$f"
+t_is "location updated to Google Meet: its link" \
+    "$STATUS|$(appointment "$u" location)" "200|https://meet.google.com/new-link-abc"
+
+# --- notes: what is this booking's own, once, and the trainer's text kept
+desc="Sessão de 60 minutos no estúdio. Traga água e toalha."
+f=$(body created NOTES="Joelho esquerdo dói" DESCRIPTION="$desc" \
+    CREATED_AT="$(created_at -120)")
+nu=$(json_field "$f" uid)
+post "$f"
+notes()	{ appointment "$nu" "replace(notes, E'\n', '/')"; }
+t_is "notes: the uid, title, booker's notes and guests; no event type description" \
+    "$STATUS|$(notes)" \
+    "200|cal.com:$nu/Personal Training Session between Guilherme and Ana/Joelho esquerdo dói/Guests: additional-guest@example.com"
+r1=$(new_uid)
+f=$(body rescheduled UID="$r1" ORIG="$nu" START=2026-12-08T10:00:00Z \
+    END=2026-12-08T11:00:00Z RESCHEDULE_REASON="Preso no trânsito" \
+    CREATED_AT="$(created_at -60)")
+post "$f"
+t_is "notes: the reschedule reason is added, with the new uid" \
+    "$STATUS|$(notes)" \
+    "200|cal.com:$nu/cal.com:$r1/Personal Training Session between Guilherme and Ana/Joelho esquerdo dói/Guests: additional-guest@example.com/Reschedule reason: Preso no trânsito"
+before=$(notes)
+post "$f"
+t_is "notes: the same reschedule again: duplicate, no line twice" \
+    "$STATUS|$(journal "$r1" | sed 's/.*,//')|$(notes)" "200|duplicate|$before"
+# The same reschedule from a second subscription: another createdAt.
+g=$(body rescheduled UID="$r1" ORIG="$nu" START=2026-12-08T10:00:00Z \
+    END=2026-12-08T11:00:00Z RESCHEDULE_REASON="Preso no trânsito" \
+    CREATED_AT="$(created_at -59)")
+post "$g"
+t_is "notes: the same reschedule sent by a second subscription: no line twice" \
+    "$STATUS|$(notes)" "200|$before"
+sql "UPDATE public.appointments SET notes = notes || E'\nTrainer: trazer o kettlebell'
+    WHERE id = '$(appointment "$nu" id)'" >/dev/null
+r2=$(new_uid)
+f=$(body rescheduled UID="$r2" ORIG="$r1" START=2026-12-09T10:00:00Z \
+    END=2026-12-09T11:00:00Z RESCHEDULE_REASON="Dentista" \
+    CREATED_AT="$(created_at -30)")
+post "$f"
+t_is "notes: the trainer's text stays; the new uid and reason are added after it" \
+    "$STATUS|$(notes)|$(appointment "$nu" scheduled_at)" \
+    "200|$before/Trainer: trazer o kettlebell/cal.com:$r2/Reschedule reason: Dentista|2026-12-09 10:00:00"
+post "$(body cancelled UID="$r2" REASON="Doente" CREATED_AT="$(created_at -10)")"
+t_is "notes: a cancel leaves them as they are" \
+    "$STATUS|$(notes)|$(appointment "$nu" status)" \
+    "200|$before/Trainer: trazer o kettlebell/cal.com:$r2/Reschedule reason: Dentista|cancelled"
 
 # --- refused requests
 f=$(body created)

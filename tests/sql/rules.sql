@@ -204,3 +204,26 @@ SELECT is(ARRAY(SELECT t FROM unnest(ARRAY['BOOKING_CREATED',
     'BOOKING_CANCELLED', 'BOOKING_REJECTED', 'BOOKING_NO_SHOW_UPDATED',
     'BOOKING_LOCATION_UPDATED', 'BOOKING_PAID', 'BOOKING_PAYMENT_INITIATED'],
     'trigger_rank: the triggers src/payload.c reads, and no other');
+
+-- --- Notes calsync writes over the trainer's (calsync.merge_notes: now,
+-- last written, new).
+SELECT is(calsync.merge_notes(E'cal.com:a\nT', E'cal.com:a\nT',
+    E'cal.com:a\ncal.com:b\nT\nReschedule reason: r'),
+    E'cal.com:a\ncal.com:b\nT\nReschedule reason: r',
+    'notes not edited: calsync''s new notes');
+SELECT is(calsync.merge_notes(E'cal.com:a\nT\nTrainer: x', E'cal.com:a\nT',
+    E'cal.com:a\ncal.com:b\nT\nReschedule reason: r'),
+    E'cal.com:a\nT\nTrainer: x\ncal.com:b\nReschedule reason: r',
+    'notes the trainer edited: kept, the new lines after them');
+SELECT is(calsync.merge_notes('Trainer only', E'cal.com:a\nT',
+    E'cal.com:a\nT\nReschedule reason: r'),
+    E'Trainer only\nReschedule reason: r',
+    '... also when the trainer replaced them: the lines calsync had are not put back');
+SELECT is(calsync.merge_notes(E'cal.com:a\nReschedule reason: r', E'cal.com:a',
+    E'cal.com:a\nReschedule reason: r'), E'cal.com:a\nReschedule reason: r',
+    '... a line the trainer already has is not added twice');
+SELECT is(calsync.merge_notes(E'cal.com:a\nTrainer: x', E'cal.com:a',
+    E'cal.com:a'), E'cal.com:a\nTrainer: x',
+    '... nothing new: the trainer''s notes as they are');
+SELECT is(calsync.merge_notes(NULL, E'cal.com:a', E'cal.com:a\ncal.com:b'),
+    'cal.com:b', '... notes the trainer emptied: only the new lines');
