@@ -1071,14 +1071,17 @@ BEGIN
 	    AND NOT calsync.seat_unknown(d.event_id);
 	GET DIAGNOSTICS arrived = ROW_COUNT;
 	UPDATE calsync.deliveries d SET outcome = 'expired',
-	    detail = format('its booking never arrived within %s days: '
+	    detail = format('its %s never arrived within %s days: '
 	        'nothing to apply it to (kept; applied if it still comes)',
+	        CASE WHEN calsync.seat_unknown(d.event_id)
+	        THEN 'seat of the class' ELSE 'booking' END,
 	        extract(day FROM p_lifetime))
 	WHERE d.outcome = 'pending' AND d.received_at < now() - p_lifetime
-	    AND NOT EXISTS (SELECT FROM calsync.events e
+	    AND (NOT EXISTS (SELECT FROM calsync.events e
 	        WHERE (e.uid = d.uid OR e.reschedule_uid = d.uid)
 	        AND e.full_booking AND e.trigger IN ('BOOKING_CREATED',
-	        'BOOKING_RESCHEDULED'));
+	        'BOOKING_RESCHEDULED'))
+	    OR calsync.seat_unknown(d.event_id));
 	GET DIAGNOSTICS expired = ROW_COUNT;
 	SELECT count(*) INTO pending FROM calsync.deliveries d
 	WHERE d.outcome = 'pending';
