@@ -487,8 +487,10 @@ BEGIN
 			r.unmatched := calsync.unmatched_reason('trainer',
 			    v_base.trainer_id, ARRAY[v_base.organizer_email]);
 		END IF;
-		-- A class's students came with their seats, above.
-		IF NOT v_seated THEN
+		-- A class's students came with their seats, above; one whose
+		-- seats calsync has not seen (only a reschedule of it) has
+		-- the students its booking names.
+		IF NOT v_seated OR v_ids IS NULL THEN
 			SELECT array_agg(s.id ORDER BY s.n),
 			    array_agg(s.email ORDER BY s.n)
 			INTO v_ids, v_emails
