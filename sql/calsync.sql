@@ -26,7 +26,9 @@ CREATE TABLE IF NOT EXISTS calsync.schema_version (
 );
 -- 2: calsync.changes, announced by calsync's notifier.
 -- 3: calsync.expire_pending, which the notifier calls.
-INSERT INTO calsync.schema_version (version) VALUES (1), (2), (3)
+-- 4: the seats of group classes (calsync.events.seat; apply_delivery's
+--    p_attendee_seat_id).
+INSERT INTO calsync.schema_version (version) VALUES (1), (2), (3), (4)
 ON CONFLICT DO NOTHING;
 
 -- Cal.com event type (title or slug, any case) -> appointments.appointment_type.
@@ -81,6 +83,13 @@ CREATE TABLE IF NOT EXISTS calsync.events (
 -- (calsync.fold); added to an events table made before.
 ALTER TABLE calsync.events ADD COLUMN IF NOT EXISTS guests text[],
 	ADD COLUMN IF NOT EXISTS reschedule_reason text;
+-- A seated event type (a group class) keeps one uid for all its seats:
+-- each BOOKING_CREATED adds one person, with its attendeeSeatId, and a
+-- BOOKING_CANCELLED naming one person is that person leaving.  seat is
+-- whom an event concerns: the attendeeSeatId when sent, else the first
+-- attendee's email in lower case.
+ALTER TABLE calsync.events ADD COLUMN IF NOT EXISTS attendee_seat_id text,
+	ADD COLUMN IF NOT EXISTS seat text;
 CREATE INDEX IF NOT EXISTS events_uid_index ON calsync.events (uid);
 CREATE INDEX IF NOT EXISTS events_reschedule_uid_index
 	ON calsync.events (reschedule_uid);
@@ -321,7 +330,23 @@ RETURNS integer LANGUAGE sql IMMUTABLE AS $$
 	    END
 $$;
 
+-- Whether a booking is a group class: a seat id was sent, or one uid had
+-- BOOKING_CREATED for two different people (a Cal.com that sends no
+-- attendeeSeatId).  A plain booking's cancel cancels it whole, whoever it
+-- names; a class's cancel that names people is those people leaving.
+CREATE OR REPLACE FUNCTION calsync.seated(p_uids text[])
+RETURNS boolean LANGUAGE sql STABLE AS $$
+	SELECT EXISTS (SELECT FROM calsync.events x WHERE x.uid = ANY (p_uids)
+	    AND x.attendee_seat_id IS NOT NULL)
+	    OR EXISTS (SELECT FROM calsync.events x WHERE x.uid = ANY (p_uids)
+	    AND x.trigger = 'BOOKING_CREATED' AND x.full_booking
+	    GROUP BY x.uid HAVING count(DISTINCT x.seat) > 1)
+$$;
+
 -- The appointments the events of a booking make, folded in clock order.
+-- A group class makes one per seat: each student from the BOOKING_CREATED
+-- of their seat, cancelled when they leave (or the class is cancelled
+-- whole); a booking's other fields are the class's, shared.
 CREATE OR REPLACE FUNCTION calsync.fold(p_uids text[])
 RETURNS SETOF calsync.state
 LANGUAGE plpgsql STABLE AS $$
@@ -339,6 +364,11 @@ DECLARE
 	v_trainer	uuid;
 	v_ids		uuid[];		-- the students, and the emails they
 	v_emails	text[];		-- booked with
+	v_seated	boolean := calsync.seated(p_uids);
+	v_seats		text[] := '{}';	-- a class, per student: the seat,
+	v_left		timestamp(0)[] := '{}';	-- when they left (NULL: in),
+	v_why		text[] := '{}';	-- and why
+	f		record;
 	v_reasons	text[] := '{}';	-- "Reschedule reason: ..." lines
 	v_line		text;
 	r		calsync.state;
@@ -372,6 +402,24 @@ BEGIN
 			v_duration := coalesce(v_duration, e.duration);
 			v_location := coalesce(v_location, e.location);
 			v_status := coalesce(v_status, 'scheduled');
+			-- A seat: its student joins; one who left comes back only
+			-- on a new seat (a resent old one changes nothing).
+			FOR f IN SELECT * FROM calsync.find_students(e.student_id,
+			    e.attendee_emails) WHERE v_seated AND e.full_booking LOOP
+				i := array_position(v_ids, f.id);
+				IF i IS NULL THEN
+					v_ids := array_append(v_ids, f.id);
+					v_emails := array_append(v_emails, f.email);
+					v_seats := array_append(v_seats, e.seat);
+					v_left := array_append(v_left, NULL);
+					v_why := array_append(v_why, NULL);
+				ELSIF v_left[i] IS NOT NULL AND
+				    e.seat IS DISTINCT FROM v_seats[i] THEN
+					v_seats[i] := e.seat;
+					v_left[i] := NULL;
+					v_why[i] := NULL;
+				END IF;
+			END LOOP;
 		WHEN 'BOOKING_RESCHEDULED', 'BOOKING_REQUESTED' THEN
 			-- Also after a cancel: "request reschedule" then a new time
 			-- brings the session back.  A BOOKING_REQUESTED here is a
@@ -389,12 +437,31 @@ BEGIN
 			v_cancelled := NULL;
 			v_noshow := '{}';
 		WHEN 'BOOKING_CANCELLED', 'BOOKING_REJECTED' THEN
+		    IF v_seated AND e.trigger = 'BOOKING_CANCELLED' AND
+			(e.attendee_seat_id IS NOT NULL OR
+			cardinality(e.attendee_emails) > 0) THEN
+			-- People leaving a class: Cal.com names only them (the
+			-- last one too: it then cancels the booking, naming who
+			-- was left).  Their metadata is the booker's: by email.
+			FOR i IN 1 .. coalesce(cardinality(v_ids), 0) LOOP
+				IF v_left[i] IS NULL AND (v_seats[i] =
+				    e.attendee_seat_id OR v_ids[i] IN (SELECT x.id
+				    FROM calsync.find_students(NULL,
+				    e.attendee_emails) x)) THEN
+					v_left[i] := e.clock AT TIME ZONE 'UTC';
+					v_why[i] := coalesce(nullif(
+					    e.cancellation_reason, ''),
+					    'Cancelled via Cal.com');
+				END IF;
+			END LOOP;
+		    ELSE
 			IF v_status IS DISTINCT FROM 'cancelled' THEN
 				v_cancelled := e.clock AT TIME ZONE 'UTC';
 			END IF;
 			v_status := 'cancelled';
 			v_reason := coalesce(nullif(e.cancellation_reason, ''),
 			    v_reason, 'Cancelled via Cal.com');
+		    END IF;
 		WHEN 'BOOKING_NO_SHOW_UPDATED' THEN
 			FOR i IN 1 .. coalesce(cardinality(e.attendee_emails), 0) LOOP
 				v_noshow := v_noshow || jsonb_build_object(
@@ -420,10 +487,16 @@ BEGIN
 			r.unmatched := calsync.unmatched_reason('trainer',
 			    v_base.trainer_id, ARRAY[v_base.organizer_email]);
 		END IF;
-		SELECT array_agg(f.id ORDER BY f.n), array_agg(f.email ORDER BY f.n)
-		INTO v_ids, v_emails
-		FROM calsync.find_students(v_base.student_id,
-		    v_base.attendee_emails) WITH ORDINALITY AS f (id, email, n);
+		-- A class's students came with their seats, above; one whose
+		-- seats calsync has not seen (only a reschedule of it) has
+		-- the students its booking names.
+		IF NOT v_seated OR v_ids IS NULL THEN
+			SELECT array_agg(s.id ORDER BY s.n),
+			    array_agg(s.email ORDER BY s.n)
+			INTO v_ids, v_emails
+			FROM calsync.find_students(v_base.student_id,
+			    v_base.attendee_emails) WITH ORDINALITY AS s (id, email, n);
+		END IF;
 		IF v_trainer IS NOT NULL AND v_ids IS NULL THEN
 			r.unmatched := calsync.unmatched_reason('student',
 			    v_base.student_id, v_base.attendee_emails);
@@ -453,9 +526,13 @@ BEGIN
 	    nullif(array_to_string(v_reasons, E'\n'), ''));
 	FOR i IN 1 .. cardinality(v_ids) LOOP
 		r.student_id := v_ids[i];
-		r.status := CASE WHEN v_status = 'cancelled' THEN 'cancelled'
+		r.status := CASE WHEN v_status = 'cancelled' OR
+		    v_left[i] IS NOT NULL THEN 'cancelled'
 		    WHEN (v_noshow ->> v_emails[i])::boolean THEN 'no_show'
 		    ELSE 'scheduled' END;
+		-- One who left the class: their reason, when they left.
+		r.cancellation_reason := coalesce(v_why[i], v_reason);
+		r.cancelled_at := coalesce(v_left[i], v_cancelled);
 		RETURN NEXT r;
 	END LOOP;
 END
@@ -812,11 +889,33 @@ RETURNS text LANGUAGE sql IMMUTABLE AS $$
 	    'calsync leaves it as it is', p_status))
 $$;
 
--- Before guests and the reschedule reason: calls of that form reach the
--- one below (their defaults), also from an older calsync during an upgrade.
+-- Whether an event is someone leaving a class whose seat has not arrived
+-- (Cal.com does not order its deliveries): a student of GA Personal with
+-- no appointment of the booking yet.  It is folded in when the seat comes.
+CREATE OR REPLACE FUNCTION calsync.seat_unknown(p_event bigint)
+RETURNS boolean LANGUAGE sql STABLE AS $$
+	SELECT e.trigger = 'BOOKING_CANCELLED'
+	    AND cardinality(e.attendee_emails) > 0
+	    AND calsync.seated(ARRAY[e.uid])
+	    AND EXISTS (SELECT FROM calsync.find_students(NULL,
+	        e.attendee_emails) f)
+	    AND NOT EXISTS (SELECT FROM calsync.bookings b
+	        JOIN public.appointments a ON a.id = b.appointment_id
+	        WHERE b.uid = e.uid AND a.student_id IN (SELECT f.id
+	        FROM calsync.find_students(NULL, e.attendee_emails) f))
+	FROM calsync.events e WHERE e.id = p_event
+$$;
+
+-- Before guests and the reschedule reason, and before seats: calls of
+-- those forms reach the one below (their defaults), also from an older
+-- calsync during an upgrade.
 DROP FUNCTION IF EXISTS calsync.apply_delivery(text, text, timestamptz,
 	text, text, timestamp, integer, text, text, text, text, text, text,
 	text, text, text[], boolean[], uuid, uuid, boolean, bytea, bytea);
+DROP FUNCTION IF EXISTS calsync.apply_delivery(text, text, timestamptz,
+	text, text, timestamp, integer, text, text, text, text, text, text,
+	text, text, text[], boolean[], uuid, uuid, boolean, bytea, bytea,
+	text[], text);
 
 -- One verified delivery, applied and journaled in one statement: calsync
 -- sends this single call per delivery, so a delivery costs one round trip
@@ -832,6 +931,7 @@ CREATE OR REPLACE FUNCTION calsync.apply_delivery(
 	p_trainer_id uuid, p_student_id uuid, p_full_booking boolean,
 	p_body_sha256 bytea, p_body bytea,
 	p_guests text[] DEFAULT NULL, p_reschedule_reason text DEFAULT NULL,
+	p_attendee_seat_id text DEFAULT NULL,
 	OUT outcome text, OUT appointment_id uuid, OUT detail text)
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp
 -- Its statements and those of the functions it calls are planned once per
@@ -860,13 +960,15 @@ BEGIN
 		    reschedule_uid, start_at, duration, title, event_type,
 		    event_slug, description, booker_notes, location,
 		    cancellation_reason, organizer_email, attendee_emails, no_show,
-		    trainer_id, student_id, full_booking, guests, reschedule_reason)
+		    trainer_id, student_id, full_booking, guests, reschedule_reason,
+		    attendee_seat_id, seat)
 		VALUES (p_body_sha256, p_trigger, v_clock, p_uid, p_reschedule_uid,
 		    p_start, p_duration, p_title, p_event_type, p_event_slug,
 		    p_description, p_booker_notes, p_location,
 		    p_cancellation_reason, p_organizer_email, p_attendee_emails,
 		    p_no_show, p_trainer_id, p_student_id, p_full_booking, p_guests,
-		    p_reschedule_reason)
+		    p_reschedule_reason, p_attendee_seat_id,
+		    coalesce(p_attendee_seat_id, lower(p_attendee_emails[1])))
 		ON CONFLICT (body_sha256) DO NOTHING
 		RETURNING e.id INTO v_event;
 		-- A body seen before changes nothing, but may still make an
@@ -879,6 +981,7 @@ BEGIN
 		    WHEN v_settled.kept IS NOT NULL THEN 'ignored'
 		    WHEN v_settled.unmatched IS NOT NULL THEN 'unmatched'
 		    WHEN v_settled.appointment_id IS NULL THEN 'pending'
+		    WHEN calsync.seat_unknown(v_event) THEN 'pending'
 		    WHEN v_clock < (SELECT max(e.clock) FROM calsync.events e
 		        WHERE e.uid = ANY (v_uids) AND e.id <> v_event) THEN 'stale'
 		    ELSE 'duplicate' END;
@@ -889,8 +992,11 @@ BEGIN
 		    ELSE CASE outcome
 		    WHEN 'duplicate' THEN 'nothing to change'
 		    WHEN 'unmatched' THEN v_settled.unmatched
-		    WHEN 'pending' THEN 'booking not known yet; this change is '
+		    WHEN 'pending' THEN CASE WHEN v_settled.appointment_id IS NULL
+		        THEN 'booking not known yet; this change is '
 		        'kept and applied when it arrives'
+		        ELSE 'this seat of the class not known yet; its leaving is '
+		        'kept and applied when the seat arrives' END
 		    WHEN 'stale' THEN 'older than a change already applied to '
 		        'this booking'
 		    END END;
@@ -963,17 +1069,21 @@ BEGIN
 	        WHERE b.uid = d.uid ORDER BY b.linked_at, b.appointment_id
 	        LIMIT 1)
 	WHERE d.outcome = 'pending'
-	    AND EXISTS (SELECT FROM calsync.bookings b WHERE b.uid = d.uid);
+	    AND EXISTS (SELECT FROM calsync.bookings b WHERE b.uid = d.uid)
+	    AND NOT calsync.seat_unknown(d.event_id);
 	GET DIAGNOSTICS arrived = ROW_COUNT;
 	UPDATE calsync.deliveries d SET outcome = 'expired',
-	    detail = format('its booking never arrived within %s days: '
+	    detail = format('its %s never arrived within %s days: '
 	        'nothing to apply it to (kept; applied if it still comes)',
+	        CASE WHEN calsync.seat_unknown(d.event_id)
+	        THEN 'seat of the class' ELSE 'booking' END,
 	        extract(day FROM p_lifetime))
 	WHERE d.outcome = 'pending' AND d.received_at < now() - p_lifetime
-	    AND NOT EXISTS (SELECT FROM calsync.events e
+	    AND (NOT EXISTS (SELECT FROM calsync.events e
 	        WHERE (e.uid = d.uid OR e.reschedule_uid = d.uid)
 	        AND e.full_booking AND e.trigger IN ('BOOKING_CREATED',
-	        'BOOKING_RESCHEDULED'));
+	        'BOOKING_RESCHEDULED'))
+	    OR calsync.seat_unknown(d.event_id));
 	GET DIAGNOSTICS expired = ROW_COUNT;
 	SELECT count(*) INTO pending FROM calsync.deliveries d
 	WHERE d.outcome = 'pending';

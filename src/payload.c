@@ -23,6 +23,7 @@
 
 enum ftype {
 	F_UID,		/* printable ASCII, no blanks or quotes */
+	F_SEAT,		/* a seat id: as F_UID */
 	F_TEXT,		/* any UTF-8 text without NUL */
 	F_EMAIL,
 	F_UUID,
@@ -47,6 +48,8 @@ struct parser {
  * Where two paths fill one member, the first one present wins: Cal.com
  * sends eventTitle, the seed guide eventType.title; Cal.com puts the
  * booker's notes in additionalNotes and in responses.notes.value.
+ * attendeeSeatId is the seat of a seated event type (a group class) that
+ * this BOOKING_CREATED adds: every seat of a class shares the uid.
  * location is resolved with the meeting URL after the table (location.c).
  */
 static const struct field fields[] = {
@@ -74,6 +77,7 @@ static const struct field fields[] = {
 	{ "organizer.email",		F_EMAIL,	AT(organizer_email) },
 	{ "metadata.trainer_id",	F_UUID,		AT(trainer_id) },
 	{ "metadata.student_id",	F_UUID,		AT(student_id) },
+	{ "attendeeSeatId",		F_SEAT,		AT(attendee_seat_id) },
 };
 
 /*
@@ -241,6 +245,7 @@ take_string(struct json_object *v, enum ftype type, const char **out,
 	    !valid_utf8((const unsigned char *)s, (size_t)len))
 		return -1;
 	if ((type == F_UID && !valid_uid(s, (size_t)len)) ||
+	    (type == F_SEAT && !valid_uid(s, (size_t)len)) ||
 	    (type == F_EMAIL && !valid_email(s, (size_t)len)) ||
 	    (type == F_UUID && !valid_uuid(s, (size_t)len)))
 		return -1;
@@ -255,6 +260,8 @@ type_words(enum ftype type)
 	switch (type) {
 	case F_UID:
 		return "a booking uid (1 to 255 printable characters)";
+	case F_SEAT:
+		return "a seat id (1 to 255 printable characters)";
 	case F_EMAIL:
 		return "an email address of at most 255 bytes";
 	case F_UUID:

@@ -15,7 +15,7 @@
 
 #include "calsync.h"
 
-#define APPLY_PARAMS	24
+#define APPLY_PARAMS	25
 #define TRIES		8	/* for serialization failures and deadlocks */
 #define RECONNECTS	3	/* for a lost or read-only connection */
 #define STATEMENT_TIMEOUT	"15s"
@@ -40,7 +40,7 @@ static const char apply_sql[] =
 	" pg_catalog.string_to_array($16::text, E'\\n'),"
 	" pg_catalog.string_to_array($17::text, E'\\n', '')::boolean[],"
 	" $18::uuid, $19::uuid, $20::boolean, $21::bytea, $22::bytea,"
-	" pg_catalog.string_to_array($23::text, E'\\n'), $24::text)";
+	" pg_catalog.string_to_array($23::text, E'\\n'), $24::text, $25::text)";
 
 static const char refused_sql[] =
 	"INSERT INTO calsync.deliveries (request_id, trigger, uid,"
@@ -54,7 +54,7 @@ static const char check_sql[] =
 	" pg_catalog.has_function_privilege('calsync.apply_delivery(text,"
 	"text,timestamptz,text,text,timestamp,integer,text,text,text,text,text,"
 	"text,text,text,text[],boolean[],uuid,uuid,boolean,bytea,bytea,text[],"
-	"text)',"
+	"text,text)',"
 	" 'EXECUTE')";
 
 static const char deliveries_sql[] =
@@ -436,6 +436,7 @@ store_apply(struct store *s, const char *request_id,
 	formats[21] = 1;
 	v[22] = d->nguests > 0 ? guests : NULL;
 	v[23] = d->reschedule_reason;
+	v[24] = d->attendee_seat_id;
 
 	s->request_id = request_id;
 	o = run(s, "applying a delivery", "apply", NULL, APPLY_PARAMS, v,

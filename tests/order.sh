@@ -161,6 +161,68 @@ t_ok "a second pool (a second host) on the same database" test -S "$SOCK2"
 
 STUDENTS=(ana@example.com bruno.lima@example.com carla@example.com)
 
+# class_history N T: a group class (one uid, a seat per student) into
+# $STACK_DIR/h.N from createdAt T on, as Cal.com can send it: one to three
+# students take a seat, some leave (and may take a new seat again), the
+# last one leaving cancels the class, or the trainer cancels it whole;
+# after either, the uid is done (Cal.com books a new one).
+class_history()
+{
+	local n=$1 t=$2 uid k i s in=() out=() day when
+	uid=$(new_uid)
+	day=2026-12-2$((RANDOM % 9))
+	when="START=${day}T1$((RANDOM % 9)):00:00Z END=${day}T23:00:00Z"
+	for s in $(printf '%s\n' "${STUDENTS[@]}" | shuf -n $((1 + RANDOM % 3))); do
+		t=$((t + 1 + RANDOM % 3))
+		body seat_created UID="$uid" STUDENT="$s" SEAT="$(new_uid)" \
+		    CREATED_AT="$(at $t)" $when >>"$STACK_DIR/h.$n"
+		in+=("$s")
+	done
+	for k in $(seq $((RANDOM % 5))); do
+		t=$((t + 1 + RANDOM % 3))
+		case $((RANDOM % 5)) in
+		0|1|2)	# someone leaves; the last one leaving cancels the class
+			i=$((RANDOM % ${#in[@]}))
+			s=${in[i]}
+			body seat_cancelled UID="$uid" STUDENT="$s" REASON="left $k" \
+			    CREATED_AT="$(at $t)" $when >>"$STACK_DIR/h.$n"
+			in=("${in[@]:0:i}" "${in[@]:i+1}")
+			out+=("$s")
+			[ ${#in[@]} = 0 ] && break ;;
+		3)	# one who left takes a new seat
+			[ ${#out[@]} = 0 ] && continue
+			i=$((RANDOM % ${#out[@]}))
+			s=${out[i]}
+			body seat_created UID="$uid" STUDENT="$s" SEAT="$(new_uid)" \
+			    CREATED_AT="$(at $t)" $when >>"$STACK_DIR/h.$n"
+			out=("${out[@]:0:i}" "${out[@]:i+1}")
+			in+=("$s") ;;
+		4)	# the trainer cancels the class whole: a cancel naming no one
+			body seed_cancelled UID="$uid" REASON="class off $k" \
+			    CREATED_AT="$(at $t)" >>"$STACK_DIR/h.$n"
+			out+=("${in[@]}")
+			in=()
+			break ;;
+		esac
+	done
+	echo "$uid" >>"$STACK_DIR/h.$n.chains"
+	# what the trainer must see: each student once, cancelled if out
+	for s in "${in[@]}"; do echo "$uid|$s|scheduled"; done >>"$STACK_DIR/h.$n.seats"
+	for s in "${out[@]}"; do echo "$uid|$s|cancelled"; done >>"$STACK_DIR/h.$n.seats"
+}
+
+# seats N: the appointments of history N's classes, as h.N.seats says them.
+seats()
+{
+	local uids
+	[ -s "$STACK_DIR/h.$1.seats" ] || return 0
+	uids=$(cut -d '|' -f 1 "$STACK_DIR/h.$1.seats" | sort -u | sed "s/.*/'&'/" | paste -sd,)
+	sql "SELECT b.uid, lower(u.email), a.status FROM calsync.bookings b
+	    JOIN public.appointments a ON a.id = b.appointment_id
+	    JOIN public.users u ON u.id = a.student_id
+	    WHERE b.uid IN ($uids)" | LC_ALL=C sort
+}
+
 # history N: writes the events of one random history, one "FILE" a line
 # in createdAt order, into $STACK_DIR/h.N; and the uids of each booking
 # (the original and its reschedules), one booking a line, into
@@ -170,8 +232,13 @@ history()
 	local n=$1 b t uid prev new k op s guest day when chain
 	: >"$STACK_DIR/h.$n"
 	: >"$STACK_DIR/h.$n.chains"
+	: >"$STACK_DIR/h.$n.seats"
 	for b in $(seq $((1 + RANDOM % 2))); do
 		t=$((RANDOM % 100))
+		if [ $((RANDOM % 3)) = 0 ]; then
+			class_history "$n" "$t"
+			continue
+		fi
 		uid=$(new_uid)
 		s=${STUDENTS[RANDOM % 3]}
 		guest=nobody@example.com
@@ -283,16 +350,26 @@ bad=0
 runs=0
 events=0
 requests=0
+seats=0
+leaves=0
+seats_bad=0
 twice_bad=0
 for n in $(seq "$HISTORIES"); do
 	history "$n"
 	mapfile -t files <"$STACK_DIR/h.$n"
 	events=$((events + ${#files[@]}))
 	requests=$((requests + $(cat "${files[@]}" | grep -c '"BOOKING_REQUESTED"')))
+	seats=$((seats + $(cat "${files[@]}" | grep -c '"attendeeSeatId"')))
+	leaves=$((leaves + $(cat "${files[@]}" | grep -c '"seatsPerTimeSlot":3,.*"status":"CANCELLED"')))
 	reset
 	for f in "${files[@]}"; do SOCKET=$STACK_SOCKET fcgi "$f"; done
 	want=$(snapshot)
 	doubled=$(twice "$n")
+	if [ "$(seats "$n")" != "$(LC_ALL=C sort "$STACK_DIR/h.$n.seats")" ]; then
+		seats_bad=$((seats_bad + 1))
+		echo "# history $n, in order: the classes' appointments differ"
+		diff <(LC_ALL=C sort "$STACK_DIR/h.$n.seats") <(seats "$n") | sed 's/^/# /' | head -10
+	fi
 	if [ -n "$doubled" ]; then
 		twice_bad=$((twice_bad + 1))
 		echo "# history $n, in order: two appointments of one student in: $doubled"
@@ -314,8 +391,9 @@ for n in $(seq "$HISTORIES"); do
 		fi
 	done
 done
-t_is "property: $runs shuffled deliveries of $HISTORIES histories ($events events, $requests reschedules to confirm) end as in order" "$bad" 0
+t_is "property: $runs shuffled deliveries of $HISTORIES histories ($events events, $requests reschedules to confirm, $seats seats taken and $leaves left in group classes) end as in order" "$bad" 0
 t_is "in order: one appointment per student for a booking and all its reschedules" "$twice_bad" 0
+t_is "in order: a class has one appointment per student who took a seat, cancelled if they left or the class was cancelled" "$seats_bad" 0
 t_is "every shuffled delivery was answered 2xx" "$(cat "$STACK_DIR/failed")" ""
 # ... and if not, what calsync logged of them.
 grep -o '"request_id":"[^"]*"' "$STACK_DIR/failed" | cut -d'"' -f4 |

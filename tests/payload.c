@@ -348,6 +348,17 @@ static const struct pcase cases[] = {
 	    UUID2 "\",\"other\":1}"), "trainer_id", UUID1, "student_id", UUID2,
 	    "organizer_email", "t@ga.example", "attendees", "s@ga.example"),
 
+	/* A seat of a group class: its own attendeeSeatId, the class's uid. */
+	GOOD("a new seat: attendeeSeatId", CREATED(BOOKING
+	    ",\"attendeeSeatId\":\"5bc9d4b6-d6b0-4f4d-8a8b-0c1e7b3d9a10\","
+	    "\"seatsPerTimeSlot\":3"),
+	    "attendee_seat_id", "5bc9d4b6-d6b0-4f4d-8a8b-0c1e7b3d9a10",
+	    "attendees", "s@ga.example"),
+	GOOD("no attendeeSeatId: none", CREATED(BOOKING),
+	    "attendee_seat_id", NULL),
+	BAD("attendeeSeatId not a string", CREATED(BOOKING
+	    ",\"attendeeSeatId\":7"), P "attendeeSeatId must be"),
+
 	/* Derived values. */
 	GOOD("endTime-startTime wins over length", CREATED(BOOKING
 	    ",\"length\":30"), "length", "30", "duration", "60"),
@@ -564,6 +575,7 @@ field(const struct delivery *d, const char *name, char *buf, size_t sz)
 	    "cancellation_reason", d->cancellation_reason,
 	    "organizer_email", d->organizer_email,
 	    "trainer_id", d->trainer_id, "student_id", d->student_id,
+	    "attendee_seat_id", d->attendee_seat_id,
 	    "location", d->has_location ? loc : NULL,
 	    "location.tail", n < 8 ? loc : loc + n - 8,
 	    "location.utf8", utf8_valid((const unsigned char *)loc, n) ?

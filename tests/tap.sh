@@ -180,6 +180,7 @@ body()
 	    "VIDEO_URL=https://app.example.com/video/unique-booking-id" \
 	    "VIDEO_DATA_URL=https://video.example.com/meeting-room-id" \
 	    "DESCRIPTION=" "RESCHEDULE_REASON=" \
+	    "NAME=Guest User" "BOOKER=ana@example.com" "SEAT=$(new_uid)" \
 	    "UID=$(new_uid)"; do
 		key=${kv%%=*}
 		value=${kv#*=}

@@ -257,6 +257,107 @@ post "$f"
 t_is "a request that is no reschedule: still no appointment until confirmed" \
     "$(journal "$u"):$(appointment "$u" "count(*)")" "ignored:0"
 
+# --- a group class (a seated event type): one uid, a BOOKING_CREATED per
+# seat naming only the new person, with its attendeeSeatId; someone who
+# leaves is a BOOKING_CANCELLED naming only them (responses are still the
+# first booker's); the last one leaving cancels the booking, naming them.
+# One appointment per student, each cancelled only when its student
+# leaves or the class is cancelled whole, in any delivery order.
+CLASS_BASE=$(($(date +%s) - 600))
+class_at()	# class_at SECONDS: a createdAt that many seconds after the base
+{
+	date -u -d "@$((CLASS_BASE + $1))" +%Y-%m-%dT%H:%M:%S.000Z
+}
+class_rows()	# class_rows UID: email|status|reason|cancelled (s after base)
+{
+	sql "SELECT lower(u.email), a.status, coalesce(a.cancellation_reason, '-'),
+	    coalesce((extract(epoch FROM a.cancelled_at)::bigint - $CLASS_BASE)::text, '-'),
+	    a.scheduled_at
+	    FROM public.appointments a JOIN public.users u ON u.id = a.student_id
+	    WHERE a.id IN (SELECT b.appointment_id FROM calsync.bookings b
+	    WHERE b.uid = '$1') ORDER BY 1"
+}
+# class_flow ORDER: the deliveries named in ORDER, each answered 2xx (JA,
+# JB, JC: Ana, Bruno, Carla take a seat at +0, +10, +20 s; LB, LC: Bruno,
+# Carla leave at +30, +40; LA: Ana, the last, leaves at +50; HC: the
+# trainer cancels the class at +60, a cancel naming no one).  Sets CLASS
+# to the uid.
+class_flow()
+{
+	local step f codes= s_ana=$(new_uid) s_bruno=$(new_uid) s_carla=$(new_uid)
+	local when="START=2026-12-18T18:00:00Z END=2026-12-18T19:00:00Z"
+	CLASS=$(new_uid)
+	for step in $1; do
+		case $step in
+		JA) f=$(body seat_created UID="$CLASS" SEAT="$s_ana" NAME=Ana \
+		    STUDENT=ana@example.com CREATED_AT="$(class_at 0)" $when) ;;
+		JB) f=$(body seat_created UID="$CLASS" SEAT="$s_bruno" NAME=Bruno \
+		    STUDENT=Bruno.Lima@example.com CREATED_AT="$(class_at 10)" $when) ;;
+		JC) f=$(body seat_created UID="$CLASS" SEAT="$s_carla" NAME=Carla \
+		    STUDENT=carla@example.com CREATED_AT="$(class_at 20)" $when) ;;
+		LB) f=$(body seat_cancelled UID="$CLASS" NAME=Bruno REASON=Injured \
+		    STUDENT=Bruno.Lima@example.com CREATED_AT="$(class_at 30)" $when) ;;
+		LC) f=$(body seat_cancelled UID="$CLASS" NAME=Carla REASON=Travelling \
+		    STUDENT=carla@example.com CREATED_AT="$(class_at 40)" $when) ;;
+		LA) f=$(body seat_cancelled UID="$CLASS" NAME=Ana REASON="Moving away" \
+		    STUDENT=ana@example.com CREATED_AT="$(class_at 50)" $when) ;;
+		HC) f=$(body seed_cancelled UID="$CLASS" REASON="Studio closed" \
+		    CREATED_AT="$(class_at 60)") ;;
+		esac
+		post "$f"
+		codes="$codes${codes:+,}$STATUS"
+		eval "CLASS_$step=\$f"
+	done
+	t_like "group class, $1: every delivery 2xx" "$codes" '^(2[0-9][0-9],?)+$'
+}
+at_class="2026-12-18 18:00:00"
+two_left="ana@example.com|scheduled|-|-|$at_class
+bruno.lima@example.com|cancelled|Injured|30|$at_class
+carla@example.com|cancelled|Travelling|40|$at_class"
+for order in "JA JB JC LB LC" "LC LB JC JB JA" "JB LB JC JA LC"; do
+	class_flow "$order"
+	rows=$(class_rows "$CLASS")
+	printf '# class rows after %s: %s\n' "$order" "$(tr '\n' ';' <<<"$rows")"
+	t_is "group class, $order: three join, two leave: one appointment each, only the leavers cancelled, each with their reason" \
+	    "$rows" "$two_left"
+	case $order in
+	"JA JB JC LB LC") t_is "... each seat and each leave applied" \
+	    "$(journal "$CLASS")" applied,applied,applied,applied,applied
+		post "$CLASS_JB"
+		t_is "... a seat delivered again: duplicate" \
+		    "$STATUS:$(journal "$CLASS" | sed 's/.*,//')" 200:duplicate
+		t_is "... and nothing changed" "$(class_rows "$CLASS")" "$two_left" ;;
+	"LC LB JC JB JA") t_is "... leaves before any seat wait, each seat applied" \
+	    "$(journal "$CLASS")" pending,pending,applied,applied,applied ;;
+	esac
+	t_is "group class, $order: the seats written down" \
+	    "$(sql "SELECT count(DISTINCT seat) FILTER (WHERE attendee_seat_id IS NOT NULL),
+	        string_agg(DISTINCT seat, ',') FILTER (WHERE trigger = 'BOOKING_CANCELLED')
+	        FROM calsync.events WHERE uid = '$CLASS'")" \
+	    "3|bruno.lima@example.com,carla@example.com"
+done
+# A leave whose seat has not come, in a class calsync knows: pending, then
+# applied with its seat.
+class_flow "JA LB"
+t_like "group class: a leave before its seat, the class known: pending" \
+    "$(journal "$CLASS"):$(sql "SELECT detail FROM calsync.deliveries WHERE uid = '$CLASS' ORDER BY id DESC LIMIT 1")" \
+    "^applied,pending:this seat of the class not known yet"
+all_left="ana@example.com|cancelled|Moving away|50|$at_class
+bruno.lima@example.com|cancelled|Injured|30|$at_class"
+for order in "JA JB LB LA" "LA LB JB JA"; do
+	class_flow "$order"
+	t_is "group class, $order: the last one leaves: every appointment cancelled, each with its reason" \
+	    "$(class_rows "$CLASS")" "$all_left"
+done
+closed="ana@example.com|cancelled|Studio closed|60|$at_class
+bruno.lima@example.com|cancelled|Injured|30|$at_class
+carla@example.com|cancelled|Studio closed|60|$at_class"
+for order in "JA JB LB JC HC" "HC JC LB JA JB"; do
+	class_flow "$order"
+	t_is "group class, $order: cancelled whole by the trainer (a cancel naming no one): every seat cancelled; who had left keeps their reason" \
+	    "$(class_rows "$CLASS")" "$closed"
+done
+
 # --- PING and triggers calsync does not act on
 before=$(sql "SELECT count(*) FROM public.appointments")
 f=$(body ping)
