@@ -11,7 +11,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#define CALSYNC_SCHEMA_VERSION	4
+#define CALSYNC_SCHEMA_VERSION	5
 #define WEBHOOK_PATH		"/api/v1/webhooks/calcom"
 #define MAX_BODY_DEFAULT	(1024 * 1024)
 #define MAX_ATTENDEES		100
@@ -167,6 +167,9 @@ struct delivery {
 	const char	*trainer_id;	/* metadata, a uuid */
 	const char	*student_id;
 	const char	*attendee_seat_id;	/* the seat a group class adds */
+	int		 recur_freq;	/* recurringEvent, -1 when absent */
+	int		 recur_interval;
+	int		 recur_count;
 	size_t		 nattendees;
 	const char	*attendees[MAX_ATTENDEES];	/* emails, in order */
 	signed char	 no_show[MAX_ATTENDEES];	/* -1 unsaid, 0, 1 */

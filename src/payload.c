@@ -20,6 +20,7 @@
 
 #define JSON_MAX_DEPTH	32
 #define MINUTES_MAX	(7 * 24 * 60)
+#define COUNT_MAX	1000	/* Cal.com allows up to 730 occurrences */
 
 enum ftype {
 	F_UID,		/* printable ASCII, no blanks or quotes */
@@ -29,6 +30,7 @@ enum ftype {
 	F_UUID,
 	F_TIME,		/* ISO 8601 with a zone */
 	F_MINUTES,	/* integer 1..MINUTES_MAX */
+	F_COUNT,	/* integer 0..COUNT_MAX; -1 when absent */
 	F_EMAILS	/* array of at most MAX_ATTENDEES emails */
 };
 
@@ -50,6 +52,9 @@ struct parser {
  * booker's notes in additionalNotes and in responses.notes.value.
  * attendeeSeatId is the seat of a seated event type (a group class) that
  * this BOOKING_CREATED adds: every seat of a class shares the uid.
+ * recurringEvent is the rule of a weekly series (freq as rrule numbers it:
+ * 0 yearly, 1 monthly, 2 weekly, 3 daily): every occurrence's booking
+ * carries it, and so does the one cancel of "cancel all remaining".
  * location is resolved with the meeting URL after the table (location.c).
  */
 static const struct field fields[] = {
@@ -78,6 +83,9 @@ static const struct field fields[] = {
 	{ "metadata.trainer_id",	F_UUID,		AT(trainer_id) },
 	{ "metadata.student_id",	F_UUID,		AT(student_id) },
 	{ "attendeeSeatId",		F_SEAT,		AT(attendee_seat_id) },
+	{ "recurringEvent.freq",	F_COUNT,	AT(recur_freq) },
+	{ "recurringEvent.interval",	F_COUNT,	AT(recur_interval) },
+	{ "recurringEvent.count",	F_COUNT,	AT(recur_count) },
 };
 
 /*
@@ -270,6 +278,8 @@ type_words(enum ftype type)
 		return "an ISO 8601 timestamp with a zone";
 	case F_MINUTES:
 		return "a whole number of minutes from 1 to 10080";
+	case F_COUNT:
+		return "a whole number from 0 to 1000";
 	case F_EMAILS:
 		return "an array of at most 100 email addresses";
 	default:
@@ -316,6 +326,15 @@ take_field(struct delivery *d, const struct field *f, struct json_object *v)
 		*(int *)(void *)dst = (int)n;
 		return 0;
 	}
+	if (f->type == F_COUNT) {
+		if (!json_object_is_type(v, json_type_int))
+			return -1;
+		n = json_object_get_int64(v);
+		if (n < 0 || n > COUNT_MAX)
+			return -1;
+		*(int *)(void *)dst = (int)n;
+		return 0;
+	}
 	if (take_string(v, f->type, &s, &len) == -1)
 		return -1;
 	switch (f->type) {
@@ -337,6 +356,8 @@ already_set(const struct delivery *d, const struct field *f)
 		return *(const int64_t *)(const void *)dst != TIME_NONE;
 	case F_MINUTES:
 		return *(const int *)(const void *)dst != 0;
+	case F_COUNT:
+		return *(const int *)(const void *)dst != -1;
 	case F_EMAILS:
 		return d->nguests != 0;
 	default:
@@ -582,6 +603,7 @@ payload_parse(struct parser *p, const char *body, size_t len,
 
 	memset(d, 0, sizeof(*d));
 	d->created_at = d->start = d->end = TIME_NONE;
+	d->recur_freq = d->recur_interval = d->recur_count = -1;
 	if ((root = parse_json(p, body, len, err, errsz)) == NULL)
 		return -1;
 	d->root = root;
@@ -597,9 +619,12 @@ payload_parse(struct parser *p, const char *body, size_t len,
 	 * awaiting confirmation: only recorded, as its BOOKING_CREATED
 	 * follows if the trainer accepts.  With one, it is a reschedule
 	 * (the original is already cancelled in Cal.com), read in full.
+	 * So is an occurrence of a series (recurringEvent): the approval of
+	 * the series is one BOOKING_CREATED, for the first occurrence only.
 	 */
 	if (d->kind == TRIGGER_REQUESTED &&
-	    !has_value(payload, "rescheduleUid"))
+	    !has_value(payload, "rescheduleUid") &&
+	    !has_value(payload, "recurringEvent"))
 		d->kind = TRIGGER_OTHER;
 
 	/*
