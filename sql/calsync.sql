@@ -28,7 +28,8 @@ CREATE TABLE IF NOT EXISTS calsync.schema_version (
 -- 3: calsync.expire_pending, which the notifier calls.
 -- 4: the seats of group classes (calsync.events.seat; apply_delivery's
 --    p_attendee_seat_id).
-INSERT INTO calsync.schema_version (version) VALUES (1), (2), (3), (4)
+-- 5: weekly series (calsync.events.series; apply_delivery's p_recurring).
+INSERT INTO calsync.schema_version (version) VALUES (1), (2), (3), (4), (5)
 ON CONFLICT DO NOTHING;
 
 -- Cal.com event type (title or slug, any case) -> appointments.appointment_type.
@@ -90,6 +91,19 @@ ALTER TABLE calsync.events ADD COLUMN IF NOT EXISTS guests text[],
 -- attendee's email in lower case.
 ALTER TABLE calsync.events ADD COLUMN IF NOT EXISTS attendee_seat_id text,
 	ADD COLUMN IF NOT EXISTS seat text;
+-- A recurring event type (a weekly series) makes one booking, with its
+-- own uid, per occurrence; Cal.com ties them by recurringEventId, which
+-- its webhook does not send.  What the bodies of one series share is the
+-- organizer, the booker, the event type, the rule (recurringEvent's freq
+-- and interval; its count is the event type's on a cancel, the booked
+-- one elsewhere) and start times on the rule's grid: series is that key
+-- (calsync.series_key), on the events that carry recurringEvent.  It
+-- cannot tell two series of one student with one trainer and one event
+-- type on the same weekday from one series: those are one to calsync.
+ALTER TABLE calsync.events ADD COLUMN IF NOT EXISTS series text,
+	ADD COLUMN IF NOT EXISTS recurring integer[];
+CREATE INDEX IF NOT EXISTS events_series_index ON calsync.events (series)
+	WHERE series IS NOT NULL;
 CREATE INDEX IF NOT EXISTS events_uid_index ON calsync.events (uid);
 CREATE INDEX IF NOT EXISTS events_reschedule_uid_index
 	ON calsync.events (reschedule_uid);
@@ -343,6 +357,36 @@ RETURNS boolean LANGUAGE sql STABLE AS $$
 	    GROUP BY x.uid HAVING count(DISTINCT x.seat) > 1)
 $$;
 
+-- The series of a booking that carries recurringEvent (p_recurring:
+-- freq, interval, count), NULL for any other: see calsync.events.series.
+-- The grid: the day of the start within the rule's period (UTC days: a
+-- daylight-saving change moves the hour, not the day, for a session in
+-- the daytime).
+CREATE OR REPLACE FUNCTION calsync.series_key(p_organizer text,
+	p_booker text, p_slug text, p_event_type text, p_start timestamp,
+	p_recurring integer[])
+RETURNS text LANGUAGE sql IMMUTABLE AS $$
+	SELECT concat_ws('|', lower(p_organizer), lower(p_booker),
+	    lower(coalesce(p_slug, p_event_type)), p_recurring[1], v.n,
+	    CASE p_recurring[1]
+	    WHEN 2 THEN mod(v.day, 7 * v.n)::text
+	    WHEN 3 THEN mod(v.day, v.n)::text
+	    WHEN 1 THEN to_char(p_start, 'DD')
+	    ELSE to_char(p_start, 'MMDD') END)
+	FROM (SELECT greatest(coalesce(p_recurring[2], 1), 1) AS n,
+	    floor(extract(epoch FROM p_start) / 86400)::bigint AS day) v
+	WHERE p_recurring[1] IS NOT NULL AND p_organizer IS NOT NULL
+	    AND p_booker IS NOT NULL AND p_start IS NOT NULL
+$$;
+
+-- The time between two occurrences of a rule.
+CREATE OR REPLACE FUNCTION calsync.series_step(p_recurring integer[])
+RETURNS interval LANGUAGE sql IMMUTABLE AS $$
+	SELECT greatest(coalesce(p_recurring[2], 1), 1) * CASE p_recurring[1]
+	    WHEN 0 THEN interval '1 year' WHEN 1 THEN interval '1 month'
+	    WHEN 2 THEN interval '7 days' ELSE interval '1 day' END
+$$;
+
 -- The appointments the events of a booking make, folded in clock order.
 -- A group class makes one per seat: each student from the BOOKING_CREATED
 -- of their seat, cancelled when they leave (or the class is cancelled
@@ -373,9 +417,56 @@ DECLARE
 	v_line		text;
 	r		calsync.state;
 	i		integer;
+	-- An occurrence of a series: its first booking event, and whether
+	-- it is a request awaiting the trainer (a series that needs approval).
+	v_own		calsync.events%ROWTYPE;
+	v_request	boolean;
 BEGIN
+	SELECT * INTO v_own FROM calsync.events x WHERE x.uid = ANY (p_uids)
+	    AND x.series IS NOT NULL AND x.full_booking AND x.trigger IN
+	    ('BOOKING_CREATED', 'BOOKING_REQUESTED') ORDER BY x.clock, x.id LIMIT 1;
+	v_request := v_own.trigger = 'BOOKING_REQUESTED' AND
+	    v_own.reschedule_uid IS NULL;
+	-- With the booking's own events, those of its series that concern it:
+	-- "cancel all remaining" of another occurrence (Cal.com cancels every
+	-- one of the series that starts after that moment, and sends one
+	-- BOOKING_CANCELLED for the occurrence whose link was used), and the
+	-- trainer's approval of a series, one BOOKING_CREATED for the first
+	-- occurrence with the count approved (all of its requests became
+	-- ACCEPTED).  The clock of a cancel is its createdAt, Cal.com's now.
+	-- Only of occurrences booked before it: a series booked afterwards
+	-- (the same student, trainer, type and weekday) is not that one.
 	FOR e IN SELECT * FROM calsync.events x WHERE x.uid = ANY (p_uids)
-	    ORDER BY x.clock, x.id LOOP
+	    UNION ALL
+	    SELECT * FROM calsync.events x WHERE v_own.series IS NOT NULL
+	    AND x.series = v_own.series AND NOT x.uid = ANY (p_uids)
+	    AND x.clock > v_own.clock
+	    AND ((x.trigger = 'BOOKING_CANCELLED' AND
+	        v_own.start_at >= x.clock AT TIME ZONE 'UTC')
+	    OR (x.trigger = 'BOOKING_CREATED' AND v_request AND
+	        v_own.start_at >= x.start_at AND v_own.start_at < x.start_at +
+	        calsync.series_step(x.recurring) *
+	        (greatest(coalesce(x.recurring[3], 1), 1) - 1) + interval '12 hours'))
+	    ORDER BY clock, id LOOP
+		IF NOT e.uid = ANY (p_uids) THEN
+			IF e.trigger = 'BOOKING_CREATED' THEN
+				-- The series approved: this request with it.
+				v_start := coalesce(v_start, v_own.start_at);
+				v_duration := coalesce(v_duration, v_own.duration);
+				v_location := coalesce(v_location, v_own.location);
+				v_status := coalesce(v_status, 'scheduled');
+			ELSIF v_status IS NOT NULL THEN
+				-- Cancelled with the rest of the series (a request
+				-- never approved has no appointment to cancel).
+				IF v_status IS DISTINCT FROM 'cancelled' THEN
+					v_cancelled := e.clock AT TIME ZONE 'UTC';
+				END IF;
+				v_status := 'cancelled';
+				v_reason := coalesce(nullif(e.cancellation_reason, ''),
+				    v_reason, 'Cancelled via Cal.com');
+			END IF;
+			CONTINUE;
+		END IF;
 		IF NOT e.uid = ANY (v_uids) THEN
 			v_uids := v_uids || e.uid;
 		END IF;
@@ -420,7 +511,20 @@ BEGIN
 					v_why[i] := NULL;
 				END IF;
 			END LOOP;
-		WHEN 'BOOKING_RESCHEDULED', 'BOOKING_REQUESTED' THEN
+		WHEN 'BOOKING_REQUESTED' THEN
+		    IF e.reschedule_uid IS NOT NULL THEN
+			-- A reschedule awaiting confirmation: as below.
+			v_start := e.start_at;
+			v_duration := coalesce(e.duration, v_duration);
+			v_location := coalesce(e.location, v_location);
+			v_status := 'scheduled';
+			v_reason := NULL;
+			v_cancelled := NULL;
+			v_noshow := '{}';
+		    END IF;
+		    -- Else an occurrence of a series awaiting approval: nothing
+		    -- until the series is approved (above).
+		WHEN 'BOOKING_RESCHEDULED' THEN
 			-- Also after a cancel: "request reschedule" then a new time
 			-- brings the session back.  A BOOKING_REQUESTED here is a
 			-- reschedule awaiting the trainer's confirmation (only those
@@ -503,7 +607,8 @@ BEGIN
 		END IF;
 	END IF;
 	RETURN NEXT r;		-- the booking as a whole
-	IF v_base.id IS NULL OR r.unmatched IS NOT NULL THEN
+	-- v_status NULL: only requests, not approved.
+	IF v_base.id IS NULL OR r.unmatched IS NOT NULL OR v_status IS NULL THEN
 		RETURN;
 	END IF;
 
@@ -906,7 +1011,8 @@ RETURNS boolean LANGUAGE sql STABLE AS $$
 	FROM calsync.events e WHERE e.id = p_event
 $$;
 
--- Before guests and the reschedule reason, and before seats: calls of
+-- Before guests and the reschedule reason, before seats and before
+-- series: calls of
 -- those forms reach the one below (their defaults), also from an older
 -- calsync during an upgrade.
 DROP FUNCTION IF EXISTS calsync.apply_delivery(text, text, timestamptz,
@@ -916,6 +1022,10 @@ DROP FUNCTION IF EXISTS calsync.apply_delivery(text, text, timestamptz,
 	text, text, timestamp, integer, text, text, text, text, text, text,
 	text, text, text[], boolean[], uuid, uuid, boolean, bytea, bytea,
 	text[], text);
+DROP FUNCTION IF EXISTS calsync.apply_delivery(text, text, timestamptz,
+	text, text, timestamp, integer, text, text, text, text, text, text,
+	text, text, text[], boolean[], uuid, uuid, boolean, bytea, bytea,
+	text[], text, text);
 
 -- One verified delivery, applied and journaled in one statement: calsync
 -- sends this single call per delivery, so a delivery costs one round trip
@@ -931,7 +1041,7 @@ CREATE OR REPLACE FUNCTION calsync.apply_delivery(
 	p_trainer_id uuid, p_student_id uuid, p_full_booking boolean,
 	p_body_sha256 bytea, p_body bytea,
 	p_guests text[] DEFAULT NULL, p_reschedule_reason text DEFAULT NULL,
-	p_attendee_seat_id text DEFAULT NULL,
+	p_attendee_seat_id text DEFAULT NULL, p_recurring integer[] DEFAULT NULL,
 	OUT outcome text, OUT appointment_id uuid, OUT detail text)
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp
 -- Its statements and those of the functions it calls are planned once per
@@ -944,42 +1054,79 @@ DECLARE
 	v_event		bigint;
 	v_uids		text[];
 	v_settled	record;
+	v_series	text := calsync.series_key(p_organizer_email,
+			    p_attendee_emails[1], p_event_slug, p_event_type,
+			    p_start, p_recurring);
+	v_others	text[];		-- the rest of its series
+	v_group		text[];
+	v_done		text[];
+	v_more		record;
+	v_changed	boolean;
 BEGIN
 	-- A BOOKING_REQUESTED without rescheduleUid is a new booking awaiting
-	-- confirmation: its BOOKING_CREATED comes if the trainer accepts.
+	-- confirmation: its BOOKING_CREATED comes if the trainer accepts.  An
+	-- occurrence of a series is recorded: the approval names only the
+	-- first one.
 	IF p_uid IS NULL OR calsync.trigger_rank(p_trigger) IS NULL OR
-	    (p_trigger = 'BOOKING_REQUESTED' AND p_reschedule_uid IS NULL) THEN
+	    (p_trigger = 'BOOKING_REQUESTED' AND p_reschedule_uid IS NULL AND
+	    v_series IS NULL) THEN
 		outcome := 'ignored';
 		detail := CASE p_trigger WHEN 'PING' THEN 'ping received'
 		    WHEN 'BOOKING_REQUESTED' THEN 'booking requested: its '
 		        'appointment is made when the trainer confirms it'
 		    END;
 	ELSE
-		v_uids := calsync.lock_booking(ARRAY[p_uid, p_reschedule_uid]);
+		-- The deliveries of one series one after the other: each sees
+		-- what the others wrote (an approval and a request at once would
+		-- each miss the other).  Then the booking and the rest of its
+		-- series, in lock_booking's one order.
+		IF v_series IS NOT NULL THEN
+			PERFORM pg_advisory_xact_lock(hashtextextended(v_series,
+			    7710586));
+			v_others := ARRAY(SELECT DISTINCT x.uid FROM calsync.events x
+			    WHERE x.series = v_series);
+		END IF;
+		PERFORM calsync.lock_booking(ARRAY[p_uid, p_reschedule_uid] ||
+		    coalesce(v_others, '{}'));
+		v_uids := calsync.linked_uids(ARRAY[p_uid, p_reschedule_uid]);
 		INSERT INTO calsync.events AS e (body_sha256, trigger, clock, uid,
 		    reschedule_uid, start_at, duration, title, event_type,
 		    event_slug, description, booker_notes, location,
 		    cancellation_reason, organizer_email, attendee_emails, no_show,
 		    trainer_id, student_id, full_booking, guests, reschedule_reason,
-		    attendee_seat_id, seat)
+		    attendee_seat_id, seat, series, recurring)
 		VALUES (p_body_sha256, p_trigger, v_clock, p_uid, p_reschedule_uid,
 		    p_start, p_duration, p_title, p_event_type, p_event_slug,
 		    p_description, p_booker_notes, p_location,
 		    p_cancellation_reason, p_organizer_email, p_attendee_emails,
 		    p_no_show, p_trainer_id, p_student_id, p_full_booking, p_guests,
 		    p_reschedule_reason, p_attendee_seat_id,
-		    coalesce(p_attendee_seat_id, lower(p_attendee_emails[1])))
+		    coalesce(p_attendee_seat_id, lower(p_attendee_emails[1])),
+		    v_series, p_recurring)
 		ON CONFLICT (body_sha256) DO NOTHING
 		RETURNING e.id INTO v_event;
 		-- A body seen before changes nothing, but may still make an
 		-- appointment it could not make then (a student registered since).
 		SELECT * INTO v_settled FROM calsync.settle(v_uids);
 		appointment_id := v_settled.appointment_id;
+		-- The other occurrences of its series, each its own booking:
+		-- "cancel all remaining" and an approval change them (fold).
+		v_changed := v_settled.changed;
+		v_done := v_uids;
+		FOR i IN 1 .. coalesce(cardinality(v_others), 0) LOOP
+			CONTINUE WHEN v_others[i] = ANY (v_done);
+			v_group := calsync.linked_uids(ARRAY[v_others[i]]);
+			v_done := v_done || v_group;
+			SELECT * INTO v_more FROM calsync.settle(v_group);
+			v_changed := v_changed OR v_more.changed;
+		END LOOP;
 		outcome := CASE
-		    WHEN v_settled.changed THEN 'applied'
+		    WHEN v_changed THEN 'applied'
 		    WHEN v_event IS NULL THEN 'duplicate'
 		    WHEN v_settled.kept IS NOT NULL THEN 'ignored'
 		    WHEN v_settled.unmatched IS NOT NULL THEN 'unmatched'
+		    WHEN p_trigger = 'BOOKING_REQUESTED' AND p_reschedule_uid IS NULL
+		        AND v_settled.appointment_id IS NULL THEN 'ignored'
 		    WHEN v_settled.appointment_id IS NULL THEN 'pending'
 		    WHEN calsync.seat_unknown(v_event) THEN 'pending'
 		    WHEN v_clock < (SELECT max(e.clock) FROM calsync.events e
@@ -989,6 +1136,8 @@ BEGIN
 		    WHEN v_settled.kept IS NOT NULL AND outcome IN ('applied',
 		        'ignored') THEN calsync.kept_detail(v_settled.kept,
 		        outcome = 'applied')
+		    WHEN outcome = 'ignored' THEN 'booking requested: its '
+		        'appointment is made when the trainer confirms it'
 		    ELSE CASE outcome
 		    WHEN 'duplicate' THEN 'nothing to change'
 		    WHEN 'unmatched' THEN v_settled.unmatched

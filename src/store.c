@@ -15,7 +15,7 @@
 
 #include "calsync.h"
 
-#define APPLY_PARAMS	25
+#define APPLY_PARAMS	26
 #define TRIES		8	/* for serialization failures and deadlocks */
 #define RECONNECTS	3	/* for a lost or read-only connection */
 #define STATEMENT_TIMEOUT	"15s"
@@ -40,7 +40,8 @@ static const char apply_sql[] =
 	" pg_catalog.string_to_array($16::text, E'\\n'),"
 	" pg_catalog.string_to_array($17::text, E'\\n', '')::boolean[],"
 	" $18::uuid, $19::uuid, $20::boolean, $21::bytea, $22::bytea,"
-	" pg_catalog.string_to_array($23::text, E'\\n'), $24::text, $25::text)";
+	" pg_catalog.string_to_array($23::text, E'\\n'), $24::text, $25::text,"
+	" pg_catalog.string_to_array($26::text, ',', '')::integer[])";
 
 static const char refused_sql[] =
 	"INSERT INTO calsync.deliveries (request_id, trigger, uid,"
@@ -54,7 +55,7 @@ static const char check_sql[] =
 	" pg_catalog.has_function_privilege('calsync.apply_delivery(text,"
 	"text,timestamptz,text,text,timestamp,integer,text,text,text,text,text,"
 	"text,text,text,text[],boolean[],uuid,uuid,boolean,bytea,bytea,text[],"
-	"text,text)',"
+	"text,text,integer[])',"
 	" 'EXECUTE')";
 
 static const char deliveries_sql[] =
@@ -387,6 +388,7 @@ store_apply(struct store *s, const char *request_id,
 	int		 formats[APPLY_PARAMS] = { 0 };
 	char		 created[TIMESTAMP_BUFSZ], start[TIMESTAMP_BUFSZ];
 	char		 duration[16];
+	char		 recurring[48];
 	char		*attendees, *no_show = NULL, *guests;
 	PGresult	*res;
 	enum outcome	 o;
@@ -407,6 +409,11 @@ store_apply(struct store *s, const char *request_id,
 	if (d->start != TIME_NONE)
 		timestamp_format(d->start, start);
 	snprintf(duration, sizeof(duration), "%d", d->duration);
+	/* recurringEvent: freq,interval,count; an absent one empty (NULL). */
+	if (d->recur_freq >= 0)
+		snprintf(recurring, sizeof(recurring), "%d,%.0d,%.0d",
+		    d->recur_freq, d->recur_interval > 0 ? d->recur_interval : 0,
+		    d->recur_count > 0 ? d->recur_count : 0);
 
 	v[0] = request_id;
 	v[1] = d->trigger;
@@ -437,6 +444,7 @@ store_apply(struct store *s, const char *request_id,
 	v[22] = d->nguests > 0 ? guests : NULL;
 	v[23] = d->reschedule_reason;
 	v[24] = d->attendee_seat_id;
+	v[25] = d->recur_freq >= 0 ? recurring : NULL;
 
 	s->request_id = request_id;
 	o = run(s, "applying a delivery", "apply", NULL, APPLY_PARAMS, v,
