@@ -618,6 +618,107 @@ logs=("$STACK_DIR/calsync.log" "$STACK_DIR/postgres.log" "$STACK_DIR/nginx/nginx
 t_absent "logs hold no secret" -F "$STACK_SECRET" -- "${logs[@]}"
 t_absent "logs hold no student email" -iF "ana@example.com" -- "${logs[@]}"
 
+# --- a weekly series (a recurring event type): one booking, with its own
+# uid, per occurrence, each body carrying recurringEvent; no series id.
+# "Cancel all remaining" is one BOOKING_CANCELLED (with recurringEvent)
+# for the occurrence whose link was used: Cal.com cancels every occurrence
+# that starts after that moment and sends nothing more.  A series that
+# needs approval is one BOOKING_REQUESTED per occurrence, then one
+# BOOKING_CREATED for the first uid with recurringEvent.count = how many.
+SERIES_BASE=$(($(date +%s) - 900))	# each flow 100 s later
+SERIES_DAY=$(date -u -d "@$(($(date +%s) - 86400))" +%Y-%m-%d)
+series_at()	# series_at SECONDS: a createdAt that many seconds after the base
+{
+	date -u -d "@$((SERIES_BASE + $1))" +%Y-%m-%dT%H:%M:%S.000Z
+}
+week()		# week N: the start of occurrence N (1: yesterday, then weekly)
+{
+	date -u -d "$SERIES_DAY 10:00 UTC + $((7 * ($1 - 1))) days" \
+	    +%Y-%m-%dT%H:%M:%SZ
+}
+series_rows()	# series_rows UID...: week|status|reason, in the order given
+{
+	local u n=0
+	for u in "$@"; do
+		n=$((n + 1))
+		printf '%s|%s\n' "$n" "$(appointment "$u" \
+		    "status || '|' || coalesce(cancellation_reason, '-')")"
+	done
+}
+# series_flow TEMPLATE COUNT ORDER: deliveries named in ORDER, each 2xx
+# (O1..O4: occurrence N booked, with TEMPLATE, at +N s; X2: "cancel all
+# remaining" from occurrence 2's link at +60 s, with the event type's count
+# 12; A1: the approval of the series, for uid 1 with COUNT, at +60 s).
+# Sets S1..S4 to the uids.
+series_flow()
+{
+	local step f n codes=
+	SERIES_BASE=$((SERIES_BASE + 100))
+	S1=$(new_uid) S2=$(new_uid) S3=$(new_uid) S4=$(new_uid)
+	for step in $3; do
+		n=${step#?}
+		case $step in
+		O?) f=$(body "$1" UID="$(eval echo "\$S$n")" COUNT="$2" \
+		    START="$(week "$n")" END="$(week "$n" | sed 's/T10/T11/')" \
+		    CREATED_AT="$(series_at "$n")") ;;
+		X2) f=$(body series_cancelled UID="$S2" COUNT=12 \
+		    REASON="Moving to another city" START="$(week 2)" \
+		    END="$(week 2 | sed 's/T10/T11/')" CREATED_AT="$(series_at 60)") ;;
+		A1) f=$(body series_created UID="$S1" COUNT="$2" START="$(week 1)" \
+		    END="$(week 1 | sed 's/T10/T11/')" CREATED_AT="$(series_at 60)") ;;
+		esac
+		post "$f"
+		codes="$codes${codes:+,}$STATUS"
+		eval "SERIES_$step=\$f"
+	done
+	t_like "series, $3: every delivery 2xx" "$codes" '^(2[0-9][0-9],?)+$'
+}
+remaining="1|scheduled|-
+2|cancelled|Moving to another city
+3|cancelled|Moving to another city
+4|cancelled|Moving to another city"
+for order in "O1 O2 O3 O4 X2" "X2 O4 O3 O1 O2"; do
+	series_flow series_created 4 "$order"
+	rows=$(series_rows "$S1" "$S2" "$S3" "$S4")
+	printf '# series rows after %s: %s\n' "$order" "$(tr '\n' ';' <<<"$rows")"
+	t_is "series, $order: cancel all remaining cancels every occurrence from then on, the past one stays" \
+	    "$rows" "$remaining"
+	post "$SERIES_X2"
+	t_is "series, $order: the cancel again: duplicate, nothing changed" \
+	    "$STATUS:$(journal "$S2" | sed 's/.*,//'):$(series_rows "$S1" "$S2" "$S3" "$S4")" \
+	    "200:duplicate:$remaining"
+done
+# A cancel of one occurrence (no recurringEvent) cancels that one only.
+series_flow series_created 4 "O1 O2 O3 O4"
+post "$(body cancelled UID="$S3" REASON=Sick CREATED_AT="$(series_at 60)")"
+t_is "series: one occurrence cancelled alone" \
+    "$(series_rows "$S1" "$S2" "$S3" "$S4" | cut -d'|' -f2 | tr '\n' ,)" \
+    "scheduled,scheduled,cancelled,scheduled,"
+
+approved="1|scheduled|-
+2|scheduled|-
+3|scheduled|-
+4|scheduled|-"
+for order in "O1 O2 O3 O4 A1" "A1 O3 O1 O4 O2"; do
+	series_flow series_requested 4 "$order"
+	rows=$(series_rows "$S1" "$S2" "$S3" "$S4")
+	printf '# approved series rows after %s: %s\n' "$order" "$(tr '\n' ';' <<<"$rows")"
+	t_is "series needing approval, $order: approving it makes every requested occurrence" \
+	    "$rows" "$approved"
+	t_is "series needing approval, $order: at its times, one appointment each" \
+	    "$(for u in "$S1" "$S2" "$S3" "$S4"; do appointment "$u" "to_char(scheduled_at, 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"; done | tr '\n' ,):$(count_for "$S2")" \
+	    "$(for n in 1 2 3 4; do week $n; done | tr '\n' ,):1"
+	post "$SERIES_A1"
+	t_is "series needing approval, $order: the approval again: duplicate" \
+	    "$STATUS:$(journal "$S1" | sed 's/.*,//')" "200:duplicate"
+done
+t_is "series needing approval: requests wait for it" \
+    "$(journal "$S3")" "applied"
+series_flow series_requested 4 "O1 O2"
+t_is "series needing approval: requests not approved make nothing" \
+    "$(journal "$S1"),$(journal "$S2"):$(count_for "$S1")$(count_for "$S2")" \
+    "ignored,ignored:00"
+
 if [ -n "${CALSYNC_VALGRIND:-}" ]; then
 	t_is "valgrind: no memory error or leak in calsync" "$(stack_valgrind_errors)" ""
 fi
