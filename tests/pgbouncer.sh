@@ -204,6 +204,16 @@ announced()
 t_ok "the notifier announced every change through pgbouncer" \
     wait_for 10 announced
 
+# calsyncctl through pgbouncer too.
+CTL=$top_builddir/src/calsyncctl
+ctl()
+{
+	DATABASE_URL=$STACK_DATABASE_URL CALCOM_WEBHOOK_SECRET=x "$CTL" "$@" \
+	    >"$STACK_DIR/ctl.out"
+}
+t_ok "calsyncctl check through pgbouncer" ctl check
+t_ok "calsyncctl deliveries through pgbouncer" ctl deliveries -n 5
+
 # --- RECONNECT, then a restart of pgbouncer, under load: nothing lost.
 bodies "$STACK_DIR/bodies2" "$N"
 send_all "$STACK_DIR/bodies2" "$STACK_DIR/results2" &
