@@ -3,9 +3,25 @@
  * on first use and made again when it breaks; one statement a delivery
  * (calsync.apply_delivery, in sql/calsync.sql); the journal of refused
  * deliveries; the operator's queries.  The only file that uses libpq.
+ *
+ * A connection may be a pooler's (pgbouncer in transaction pooling, many
+ * hosts sharing a few server connections): each statement here may run on
+ * a server connection another client used a moment ago, and the next one
+ * on another.  So calsync keeps no state in a session, and must never
+ * add any: no named prepared statement (PQprepare; they clash, 42P05, or
+ * are missing), no SET or set_config(..., false) outside a function (plan
+ * settings, search_path, timeouts), no temporary table, no session
+ * advisory lock (pg_advisory_lock: only the _xact_ ones, in the SQL), no
+ * LISTEN, no explicit transaction spread over several calls.  What a
+ * statement needs goes in the statement (PQexecParams, unnamed; names
+ * and types schema-qualified, since the search_path is the server's) or
+ * in the function's SET clauses (sql/calsync.sql: search_path,
+ * plan_cache_mode); the statement timeout is this file's own deadline.
  */
 #include "config.h"
 
+#include <errno.h>
+#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -18,8 +34,13 @@
 #define APPLY_PARAMS	26
 #define TRIES		8	/* for serialization failures and deadlocks */
 #define RECONNECTS	3	/* for a lost or read-only connection */
-#define STATEMENT_TIMEOUT	"15s"
-#define LOCK_TIMEOUT		"10s"
+/*
+ * A hung database or a booking locked too long must not hold a worker for
+ * ever: a statement still running after this long is cancelled, and the
+ * delivery spooled (57014, like a server-side statement_timeout, which a
+ * pooled connection cannot carry).
+ */
+#define STATEMENT_TIMEOUT_MS	15000
 
 struct store {
 	char	*conninfo;
@@ -34,19 +55,27 @@ struct store {
  */
 static const char apply_sql[] =
 	"SELECT outcome, appointment_id, detail FROM calsync.apply_delivery("
-	"$1::text, $2::text, $3::timestamptz, $4::text, $5::text,"
-	" $6::timestamp, $7::integer, $8::text, $9::text, $10::text,"
-	" $11::text, $12::text, $13::text, $14::text, $15::text,"
-	" pg_catalog.string_to_array($16::text, E'\\n'),"
-	" pg_catalog.string_to_array($17::text, E'\\n', '')::boolean[],"
-	" $18::uuid, $19::uuid, $20::boolean, $21::bytea, $22::bytea,"
-	" pg_catalog.string_to_array($23::text, E'\\n'), $24::text, $25::text,"
-	" pg_catalog.string_to_array($26::text, ',', '')::integer[])";
+	"$1::pg_catalog.text, $2::pg_catalog.text,"
+	" $3::pg_catalog.timestamptz, $4::pg_catalog.text, $5::pg_catalog.text,"
+	" $6::pg_catalog.timestamp, $7::pg_catalog.int4, $8::pg_catalog.text,"
+	" $9::pg_catalog.text, $10::pg_catalog.text, $11::pg_catalog.text,"
+	" $12::pg_catalog.text, $13::pg_catalog.text, $14::pg_catalog.text,"
+	" $15::pg_catalog.text,"
+	" pg_catalog.string_to_array($16::pg_catalog.text, E'\\n'),"
+	" pg_catalog.string_to_array($17::pg_catalog.text, E'\\n', '')"
+	"::pg_catalog.bool[],"
+	" $18::pg_catalog.uuid, $19::pg_catalog.uuid, $20::pg_catalog.bool,"
+	" $21::pg_catalog.bytea, $22::pg_catalog.bytea,"
+	" pg_catalog.string_to_array($23::pg_catalog.text, E'\\n'),"
+	" $24::pg_catalog.text, $25::pg_catalog.text,"
+	" pg_catalog.string_to_array($26::pg_catalog.text, ',', '')"
+	"::pg_catalog.int4[])";
 
 static const char refused_sql[] =
 	"INSERT INTO calsync.deliveries (request_id, trigger, uid,"
 	" body_sha256, outcome, detail, body)"
-	" VALUES ($1, $2, $3, $4::bytea, $5, $6, $7::bytea)";
+	" VALUES ($1, $2, $3, $4::pg_catalog.bytea, $5, $6,"
+	" $7::pg_catalog.bytea)";
 
 static const char check_sql[] =
 	"SELECT (SELECT max(version) FROM calsync.schema_version),"
@@ -63,35 +92,39 @@ static const char deliveries_sql[] =
 	" 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), coalesce(trigger, '-'),"
 	" coalesce(uid, '-'), outcome, coalesce(detail, ''),"
 	" pg_catalog.floor(pg_catalog.date_part('epoch',"
-	" pg_catalog.now() - received_at))::bigint"
-	" FROM calsync.deliveries WHERE $2::text IS NULL OR outcome = $2"
-	" ORDER BY id DESC LIMIT $1::integer";
+	" pg_catalog.now() OPERATOR(pg_catalog.-) received_at))"
+	"::pg_catalog.int8"
+	" FROM calsync.deliveries WHERE $2::pg_catalog.text IS NULL"
+	" OR outcome OPERATOR(pg_catalog.=) $2"
+	" ORDER BY id DESC LIMIT $1::pg_catalog.int4";
 
 /* Unmatched ones are settled again in SQL; ones that failed (internal)
  * never became events and are read again by calsyncctl. */
 static const char replayable_sql[] =
 	"SELECT id, event_id IS NOT NULL, body FROM calsync.deliveries"
-	" WHERE outcome IN ('unmatched', 'internal')"
-	" AND ($1::bigint IS NULL OR id = $1)"
+	" WHERE outcome OPERATOR(pg_catalog.=) ANY"
+	" ('{unmatched,internal}'::pg_catalog.text[])"
+	" AND ($1::pg_catalog.int8 IS NULL OR id OPERATOR(pg_catalog.=) $1)"
 	" ORDER BY coalesce(event_created_at, received_at), id";
 
 /* A batch of changes for the notifier; see calsync.announce. */
 #define ANNOUNCE_BATCH	1000
 static const char announce_sql[] =
-	"SELECT calsync.announce($1::integer)";
+	"SELECT calsync.announce($1::pg_catalog.int4)";
 
 /* See calsync.expire_pending. */
 static const char expire_sql[] =
 	"SELECT arrived, expired, pending"
 	" FROM calsync.expire_pending(pg_catalog.make_interval(days =>"
-	" $1::integer))";
+	" $1::pg_catalog.int4))";
 
 static const char replay_sql[] =
-	"SELECT outcome, detail FROM calsync.replay($1::bigint)";
+	"SELECT outcome, detail FROM calsync.replay($1::pg_catalog.int8)";
 
 static const char replayed_sql[] =
 	"UPDATE calsync.deliveries SET outcome = $2, detail = $3,"
-	" replayed_at = now() WHERE id = $1::bigint";
+	" replayed_at = pg_catalog.now()"
+	" WHERE id OPERATOR(pg_catalog.=) $1::pg_catalog.int8";
 
 struct store *
 store_new(const char *conninfo)
@@ -158,36 +191,6 @@ store_error(const struct store *s)
 	return s->error;
 }
 
-static int
-session_setup(struct store *s, PGconn *conn)
-{
-	PGresult	*res;
-	int		 ok;
-
-	/*
-	 * Nothing calsync runs may resolve names through a search_path.  A
-	 * hung database or a booking locked too long must not hold a worker
-	 * for ever: the delivery is then journaled as internal, for replay.
-	 */
-	res = PQexec(conn, "SELECT pg_catalog.set_config('search_path', '',"
-	    " false), pg_catalog.set_config('statement_timeout', '"
-	    STATEMENT_TIMEOUT "', false), pg_catalog.set_config("
-	    "'lock_timeout', '" LOCK_TIMEOUT "', false)");
-	ok = PQresultStatus(res) == PGRES_TUPLES_OK;
-	if (!ok)
-		set_error(s, "setting search_path", conn, res);
-	PQclear(res);
-	if (!ok)
-		return -1;
-	res = PQprepare(conn, "apply", apply_sql, 0, NULL);
-	ok = PQresultStatus(res) == PGRES_COMMAND_OK;
-	if (!ok)
-		set_error(s, "preparing calsync.apply_delivery (is "
-		    "sql/calsync.sql loaded?)", conn, res);
-	PQclear(res);
-	return ok ? 0 : -1;
-}
-
 /*
  * The server's notices and warnings (a WARNING as it shuts down, a NOTICE
  * from the SQL), and libpq's own: one logfmt line each, with the request
@@ -243,11 +246,6 @@ store_conn(struct store *s)
 		return NULL;
 	}
 	PQsetNoticeReceiver(s->conn, log_notice, s);
-	if (session_setup(s, s->conn) == -1) {
-		PQfinish(s->conn);
-		s->conn = NULL;
-		return NULL;
-	}
 	return s->conn;
 }
 
@@ -265,8 +263,65 @@ back_off(int n)
 	nanosleep(&t, NULL);
 }
 
+/* Milliseconds on a monotonic clock. */
+static long long
+now_ms(void)
+{
+	struct timespec	 ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
 /*
- * Run a prepared or plain statement; the caller clears the result.  What
+ * PQexecParams (an unnamed statement, nothing left on the connection)
+ * with a deadline: after STATEMENT_TIMEOUT_MS the statement is cancelled
+ * (through pgbouncer too: it passes cancel requests on) and its answer,
+ * a 57014 error, or the result if it finished first, is read as usual.
+ * A connection that no longer answers at all is ended by libpq's TCP
+ * timeouts (store_conn).  NULL: libpq's error is on the connection.
+ */
+static PGresult *
+exec_params(PGconn *conn, const char *sql, int n, const char *const *values,
+    const int *lengths, const int *formats)
+{
+	struct pollfd	 pfd;
+	PGcancel	*cancel;
+	PGresult	*res, *last = NULL;
+	long long	 deadline = now_ms() + STATEMENT_TIMEOUT_MS, wait;
+	char		 err[256];
+	int		 cancelled = 0, rc;
+
+	if (!PQsendQueryParams(conn, sql, n, NULL, values, lengths, formats,
+	    0))
+		return NULL;
+	while (PQisBusy(conn)) {
+		pfd.fd = PQsocket(conn);
+		pfd.events = POLLIN;
+		wait = -1;
+		if (!cancelled && (wait = deadline - now_ms()) < 0)
+			wait = 0;
+		if ((rc = poll(&pfd, 1, (int)wait)) == -1 && errno != EINTR)
+			break;
+		if (rc == 0) {
+			if ((cancel = PQgetCancel(conn)) != NULL) {
+				(void)PQcancel(cancel, err, sizeof(err));
+				PQfreeCancel(cancel);
+			}
+			cancelled = 1;
+		} else if (rc > 0 && !PQconsumeInput(conn))
+			break;
+	}
+	/* The last result is the one that says how it went. */
+	while ((res = PQgetResult(conn)) != NULL) {
+		PQclear(last);
+		last = res;
+	}
+	return last;
+}
+
+/*
+ * Run a statement; the caller clears the result.  What
  * a failure means is dbfault.c's table: tried again (on a new connection
  * after a crash, a failover or a read-only host: with DATABASE_URL's
  * target_session_attrs=read-write the new one finds the primary), or
@@ -275,8 +330,8 @@ back_off(int n)
  * delivery is idempotent.
  */
 static enum outcome
-run(struct store *s, const char *what, const char *stmt, const char *sql,
-    int n, const char *const *values, const int *lengths, const int *formats,
+run(struct store *s, const char *what, const char *sql, int n,
+    const char *const *values, const int *lengths, const int *formats,
     PGresult **out)
 {
 	const struct dbfault_rule	*rule;
@@ -290,9 +345,7 @@ run(struct store *s, const char *what, const char *stmt, const char *sql,
 			rule = dbfault_classify(DBFAULT_CANNOT_CONNECT, 0);
 			break;
 		}
-		res = stmt != NULL ?
-		    PQexecPrepared(conn, stmt, n, values, lengths, formats, 0) :
-		    PQexecParams(conn, sql, n, NULL, values, lengths, formats, 0);
+		res = exec_params(conn, sql, n, values, lengths, formats);
 		if (PQresultStatus(res) == PGRES_TUPLES_OK ||
 		    PQresultStatus(res) == PGRES_COMMAND_OK) {
 			*out = res;
@@ -447,7 +500,7 @@ store_apply(struct store *s, const char *request_id,
 	v[25] = d->recur_freq >= 0 ? recurring : NULL;
 
 	s->request_id = request_id;
-	o = run(s, "applying a delivery", "apply", NULL, APPLY_PARAMS, v,
+	o = run(s, "applying a delivery", apply_sql, APPLY_PARAMS, v,
 	    lengths, formats, &res);
 	s->request_id = NULL;
 	free(attendees);
@@ -496,7 +549,7 @@ store_keep_refused(struct store *s, const char *request_id,
 	v[5] = detail;
 	v[6] = body;
 	s->request_id = request_id;
-	done = run(s, "journaling a refused delivery", NULL, refused_sql, 7,
+	done = run(s, "journaling a refused delivery", refused_sql, 7,
 	    v, lengths, formats, &res);
 	s->request_id = NULL;
 	if (done != OUTCOME_APPLIED)
@@ -511,7 +564,7 @@ store_ping(struct store *s)
 {
 	PGresult	*res;
 
-	if (run(s, "checking the database", NULL, "SELECT 1", 0, NULL, NULL,
+	if (run(s, "checking the database", "SELECT 1", 0, NULL, NULL,
 	    NULL, &res) != OUTCOME_APPLIED)
 		return -1;
 	PQclear(res);
@@ -532,7 +585,7 @@ store_announce(struct store *s)
 
 	snprintf(batch, sizeof(batch), "%d", ANNOUNCE_BATCH);
 	do {
-		if (run(s, "announcing changes", NULL, announce_sql, 1, values,
+		if (run(s, "announcing changes", announce_sql, 1, values,
 		    NULL, NULL, &res) != OUTCOME_APPLIED)
 			return -1;
 		n = atoi(PQgetvalue(res, 0, 0));
@@ -550,7 +603,7 @@ store_expire_pending(struct store *s, size_t days, struct pending *p)
 	PGresult	*res;
 
 	snprintf(n, sizeof(n), "%zu", days);
-	if (run(s, "expiring pending deliveries", NULL, expire_sql, 1, values,
+	if (run(s, "expiring pending deliveries", expire_sql, 1, values,
 	    NULL, NULL, &res) != OUTCOME_APPLIED)
 		return -1;
 	p->arrived = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
@@ -568,7 +621,7 @@ store_check(struct store *s, char *msg, size_t msgsz)
 	const char	*version;
 	int		 rc = -1;
 
-	if (run(s, "checking the schema", NULL, check_sql, 0, NULL, NULL, NULL,
+	if (run(s, "checking the schema", check_sql, 0, NULL, NULL, NULL,
 	    &res) != OUTCOME_APPLIED) {
 		snprintf(msg, msgsz, "%s", s->error);
 		return -1;
@@ -620,7 +673,7 @@ store_print_deliveries(struct store *s, FILE *out, int limit,
 	int		 i;
 
 	snprintf(n, sizeof(n), "%d", limit);
-	if (run(s, "listing deliveries", NULL, deliveries_sql, 2, v, NULL,
+	if (run(s, "listing deliveries", deliveries_sql, 2, v, NULL,
 	    NULL, &res) != OUTCOME_APPLIED)
 		return -1;
 	fprintf(out, "%-8s %-20s %-7s %-24s %-28s %-16s %s\n", "ID",
@@ -653,7 +706,7 @@ store_replayable(struct store *s, long long id, struct replayable **list,
 	*list = NULL;
 	*n = 0;
 	snprintf(num, sizeof(num), "%lld", id);
-	if (run(s, "listing deliveries to replay", NULL, replayable_sql, 1, v,
+	if (run(s, "listing deliveries to replay", replayable_sql, 1, v,
 	    NULL, formats, &res) != OUTCOME_APPLIED)
 		return -1;
 	if (PQntuples(res) > 0 &&
@@ -703,7 +756,7 @@ store_replay_event(struct store *s, long long id, struct applied *a)
 
 	memset(a, 0, sizeof(*a));
 	snprintf(num, sizeof(num), "%lld", id);
-	if ((a->outcome = run(s, "replaying a delivery", NULL, replay_sql, 1,
+	if ((a->outcome = run(s, "replaying a delivery", replay_sql, 1,
 	    v, NULL, NULL, &res)) != OUTCOME_APPLIED)
 		return -1;
 	if (outcome_from_name(PQgetvalue(res, 0, 0), &a->outcome) == -1)
@@ -723,7 +776,7 @@ store_mark_replayed(struct store *s, long long id, enum outcome o,
 	PGresult	*res;
 
 	snprintf(num, sizeof(num), "%lld", id);
-	if (run(s, "marking a delivery replayed", NULL, replayed_sql, 3, v,
+	if (run(s, "marking a delivery replayed", replayed_sql, 3, v,
 	    NULL, NULL, &res) != OUTCOME_APPLIED)
 		return -1;
 	PQclear(res);
