@@ -33,18 +33,6 @@ pg()
 	_stack_as_pg "$_stack_pgbin/$1" "${@:2}"
 }
 
-# Until COMMAND succeeds, for at most SECONDS.
-wait_for()
-{
-	local seconds=$1
-	shift
-	for _ in $(seq $((seconds * 10))); do
-		"$@" && return 0
-		sleep 0.1
-	done
-	return 1
-}
-
 spool_empty()
 {
 	[ -z "$(ls "$STACK_DIR/spool")" ]
@@ -134,7 +122,7 @@ sync_standby()
 	[ "$(sql "SELECT count(*) FROM pg_stat_replication
 	    WHERE sync_state = 'sync'")" = 1 ]
 }
-wait_for 30 sync_standby || t_bail "the standby is not streaming"
+wait_until 30 sync_standby || t_bail "the standby is not streaming"
 
 STACK_DATABASE_URL="host=127.0.0.1,127.0.0.1 port=$PRIMARY_PORT,$STANDBY_PORT"
 STACK_DATABASE_URL="$STACK_DATABASE_URL user=calsync dbname=ga_personal"
@@ -150,7 +138,7 @@ third()
 {
 	[ "$(wc -l <"$STACK_DIR/results")" -ge $((N / 3)) ]
 }
-wait_for 120 third || echo "# the load was slow to start"
+wait_until 120 third || echo "# the load was slow to start"
 pg pg_ctl -D "$STACK_DIR/pg" -m immediate -w stop >>"$STACK_DIR/pg_ctl.log" 2>&1
 sleep 1
 # The old primary's last commit, as its standby replayed it.
@@ -160,7 +148,7 @@ pg pg_ctl -D "$STANDBY" -w -t 60 promote >>"$STACK_DIR/standby-ctl.log" 2>&1 ||
     t_bail "the standby was not promoted"
 PGPORT=$STANDBY_PORT
 wait "$sender"
-wait_for 60 spool_empty
+wait_until 60 spool_empty
 
 counts=$(count "$STACK_DIR/results")
 spooled=$(spooled_count)
@@ -200,7 +188,7 @@ ro_booked=$(sql "SELECT count(*) FROM calsync.bookings
 PGOPTIONS='-c default_transaction_read_only=off' stack_psql \
     -c "ALTER SYSTEM RESET default_transaction_read_only" \
     -c "SELECT pg_reload_conf()" >/dev/null || t_bail "cannot take writes again"
-wait_for 60 spool_empty
+wait_until 60 spool_empty
 ro_counts=$(count "$STACK_DIR/results-ro")
 echo "# read-only: $ro_counts spooled=$ro_spooled (in the spool while" \
     "read-only: $in_spool, booked meanwhile: $ro_booked)"
@@ -228,7 +216,7 @@ cl_spooled=$(( $(spooled_count) - spooled_before ))
 cl_why=$(grep ' outcome=spooled ' "$LOG" | tail -n 1 | sed -n 's/.* reason=//p')
 stack_psql -c "ALTER ROLE calsync CONNECTION LIMIT -1" >/dev/null ||
     t_bail "cannot lift calsync's connection limit"
-wait_for 60 spool_empty
+wait_until 60 spool_empty
 cl_counts=$(count "$STACK_DIR/results-cl")
 echo "# too many connections: $cl_counts spooled=$cl_spooled; why: $cl_why"
 t_like "too many connections: every delivery answered 2xx and spooled, then applied once" \
@@ -260,7 +248,7 @@ move()
 	    t_bail "$name: the standby did not start"
 	stack_psql -c "ALTER SYSTEM SET synchronous_standby_names = '*'" \
 	    -c "SELECT pg_reload_conf()" >/dev/null &&
-	    wait_for 30 sync_standby || t_bail "$name: the standby does not follow"
+	    wait_until 30 sync_standby || t_bail "$name: the standby does not follow"
 	bodies "$STACK_DIR/bodies-$name" "$n"
 	before=$(spooled_count)
 	PAUSE=0.2 send_all "$STACK_DIR/bodies-$name" "$STACK_DIR/results-$name" 1 &
@@ -269,7 +257,7 @@ move()
 	{
 		[ "$(wc -l <"$STACK_DIR/results-$name")" -ge $((n / 3)) ]
 	}
-	wait_for 120 moved || echo "# $name: the load was slow to start"
+	wait_until 120 moved || echo "# $name: the load was slow to start"
 	pg pg_ctl -D "$PRIMARY_DIR" -m "$mode" -w -t 60 stop \
 	    >>"$STACK_DIR/standby-ctl.log" 2>&1
 	sleep 1
@@ -280,7 +268,7 @@ move()
 	OTHER_DIR=$d OTHER_PORT=$p
 	PGPORT=$PRIMARY_PORT_NOW
 	wait "$sender"
-	wait_for 60 spool_empty
+	wait_until 60 spool_empty
 	counts=$(count "$STACK_DIR/results-$name")
 	echo "# $name: $counts spooled=$(( $(spooled_count) - before ))" \
 	    "left_in_spool=$(ls "$STACK_DIR/spool" | wc -l)"

@@ -49,14 +49,15 @@ ctl()
 	CALCOM_WEBHOOK_SECRET=$STACK_SECRET "$CTL" "$@"
 }
 
+journal_is()	# journal_is UID OUTCOMES
+{
+	[ "$(journal "$1")" = "$2" ]
+}
+
 # wait_for UID OUTCOMES: until the journal of UID says OUTCOMES (10 s).
 wait_for()
 {
-	for _ in $(seq 100); do
-		[ "$(journal "$1")" = "$2" ] && return 0
-		sleep 0.1
-	done
-	return 1
+	wait_until 10 journal_is "$1" "$2"
 }
 
 metrics()

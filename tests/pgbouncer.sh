@@ -32,17 +32,6 @@ as_pg()
 	_stack_as_pg "$@"
 }
 
-wait_for()
-{
-	local seconds=$1
-	shift
-	for _ in $(seq $((seconds * 10))); do
-		"$@" && return 0
-		sleep 0.1
-	done
-	return 1
-}
-
 # --- pgbouncer: its own config and auth file in the stack directory.
 PGB_DIR=$STACK_DIR/pgbouncer
 mkdir -p "$PGB_DIR" || t_bail "cannot make $PGB_DIR"
@@ -80,7 +69,7 @@ pgb_alive()
 pgb_start()
 {
 	as_pg "$PGBOUNCER" -d -q "$PGB_DIR/pgbouncer.ini" &&
-	    wait_for 10 pgb_admin "SHOW VERSION"
+	    wait_until 10 pgb_admin "SHOW VERSION"
 }
 
 pgb_stop()
@@ -202,7 +191,7 @@ announced()
 	[ "$(sql 'SELECT count(*) FROM calsync.changes')" = 0 ]
 }
 t_ok "the notifier announced every change through pgbouncer" \
-    wait_for 10 announced
+    wait_until 10 announced
 
 # calsyncctl through pgbouncer too.
 CTL=$top_builddir/src/calsyncctl
@@ -223,18 +212,18 @@ third()
 {
 	[ "$(wc -l <"$R" 2>/dev/null || echo 0)" -ge $((N / 3)) ]
 }
-wait_for 60 third || echo "# the load was slow to start"
+wait_until 60 third || echo "# the load was slow to start"
 pgb_admin RECONNECT || echo "# RECONNECT failed"
 two_thirds()
 {
 	[ "$(wc -l <"$R")" -ge $((2 * N / 3)) ]
 }
-wait_for 60 two_thirds ||
+wait_until 60 two_thirds ||
     echo "# the load was slow to go on"
 pgb_stop
 pgb_start || { _stack_tail "$PGB_DIR/pgbouncer.log"; t_bail "pgbouncer did not start again"; }
 wait "$sender"
-wait_for 60 spool_empty
+wait_until 60 spool_empty
 echo "# restart: sent=$(wc -l <"$R") 2xx=$(answered "$R" '^2')" \
     "202=$(answered "$R" '^202$') applied_once=$(applied_once "$R")" \
     "left_in_spool=$(ls "$STACK_DIR/spool" | wc -l)"

@@ -121,6 +121,19 @@ t_require()
 	exit 0
 }
 
+# wait_until SECONDS COMMAND...: until COMMAND succeeds, for at most
+# SECONDS, trying ten times a second; fails if it never does.
+wait_until()
+{
+	local seconds=$1
+	shift
+	for _ in $(seq $((seconds * 10))); do
+		"$@" && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
 # have PROGRAM: whether PROGRAM is on PATH.
 have()
 {
