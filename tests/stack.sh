@@ -557,6 +557,7 @@ stack_stop()
 _stack_stop_all()
 {
 	[ -n "${STACK_DIR:-}" ] && [ -d "$STACK_DIR" ] || return 0
+	_stack_stop_second_pool
 	_stack_stop_calsync
 	_stack_stop_nginx
 	_stack_stop_pg
@@ -656,6 +657,48 @@ stack_valgrind_errors()
 {
 	_stack_stop_calsync >&2 || true
 	cat "$STACK_DIR"/valgrind/*.log 2>/dev/null
+}
+
+# stack_start_second_pool WORKERS: a second calsync pool on the stack's
+# database, as a second host runs it: its own socket (STACK_SOCKET2),
+# spool (spool2) and log (pool2.log), and no nginx: tests talk FastCGI to
+# it.  STACK_DATABASE_URL, when set, is its database too.  stack_stop
+# stops it.
+stack_start_second_pool()
+{
+	STACK_SOCKET2=$STACK_DIR/pool2.sock
+	mkdir -p "$STACK_DIR/spool2" || return 1
+	DATABASE_URL=${STACK_DATABASE_URL:-$DATABASE_URL} \
+	    CALCOM_WEBHOOK_SECRET=$STACK_SECRET \
+	    CALSYNC_SPOOL_DIR=$STACK_DIR/spool2 CALSYNC_SPOOL_INTERVAL=1 \
+	    "$CALSYNC_BIN" -s "$STACK_SOCKET2" -w "$1" </dev/null \
+	    >>"$STACK_DIR/pool2.log" 2>&1 &
+	_stack_pool2=$!
+	export STACK_SOCKET2
+	for _ in $(seq 100); do
+		[ -S "$STACK_SOCKET2" ] && grep -q 'msg="started: ' \
+		    "$STACK_DIR/pool2.log" && return 0
+		_stack_alive "$_stack_pool2" || break
+		sleep 0.1
+	done
+	_stack_fail "the second pool did not start on $STACK_SOCKET2"
+	_stack_tail "$STACK_DIR/pool2.log"
+	return 1
+}
+
+# SIGTERM, as for the first pool; this shell started it, so no pid check.
+_stack_stop_second_pool()
+{
+	[ -n "${_stack_pool2:-}" ] || return 0
+	kill -TERM "$_stack_pool2" 2>/dev/null
+	for _ in $(seq 100); do
+		_stack_alive "$_stack_pool2" || break
+		sleep 0.1
+	done
+	kill -KILL "$_stack_pool2" $(_stack_children "$_stack_pool2") 2>/dev/null
+	wait "$_stack_pool2" 2>/dev/null
+	_stack_pool2=
+	return 0
 }
 
 # Restart calsync as an operator would without a gap: start the new one

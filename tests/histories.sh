@@ -1,0 +1,187 @@
+# shellcheck shell=bash
+# tests/histories.sh: random booking histories as Cal.com can send them,
+# for the order property test (tests/order.sh) and the same property
+# through pgbouncer (tests/pgbouncer.sh).  Source it after tests/tap.sh.
+# history N writes history N's bodies in createdAt order; reset empties
+# what a history leaves; snapshot prints every appointment, so that a
+# history delivered in any order can be compared with it in order.
+
+at()	# at SECONDS: a createdAt that many seconds into 2026-11-01
+{
+	date -u -d "@$((1793491200 + $1))" +%Y-%m-%dT%H:%M:%S.000Z
+}
+
+STUDENTS=(ana@example.com bruno.lima@example.com carla@example.com)
+
+# class_history N T: a group class (one uid, a seat per student) into
+# $STACK_DIR/h.N from createdAt T on, as Cal.com can send it: one to three
+# students take a seat, some leave (and may take a new seat again), the
+# last one leaving cancels the class, or the trainer cancels it whole;
+# after either, the uid is done (Cal.com books a new one).
+class_history()
+{
+	local n=$1 t=$2 uid k i s in=() out=() day when
+	uid=$(new_uid)
+	day=2026-12-2$((RANDOM % 9))
+	when="START=${day}T1$((RANDOM % 9)):00:00Z END=${day}T23:00:00Z"
+	for s in $(printf '%s\n' "${STUDENTS[@]}" | shuf -n $((1 + RANDOM % 3))); do
+		t=$((t + 1 + RANDOM % 3))
+		body seat_created UID="$uid" STUDENT="$s" SEAT="$(new_uid)" \
+		    CREATED_AT="$(at $t)" $when >>"$STACK_DIR/h.$n"
+		in+=("$s")
+	done
+	for k in $(seq $((RANDOM % 5))); do
+		t=$((t + 1 + RANDOM % 3))
+		case $((RANDOM % 5)) in
+		0|1|2)	# someone leaves; the last one leaving cancels the class
+			i=$((RANDOM % ${#in[@]}))
+			s=${in[i]}
+			body seat_cancelled UID="$uid" STUDENT="$s" REASON="left $k" \
+			    CREATED_AT="$(at $t)" $when >>"$STACK_DIR/h.$n"
+			in=("${in[@]:0:i}" "${in[@]:i+1}")
+			out+=("$s")
+			[ ${#in[@]} = 0 ] && break ;;
+		3)	# one who left takes a new seat
+			[ ${#out[@]} = 0 ] && continue
+			i=$((RANDOM % ${#out[@]}))
+			s=${out[i]}
+			body seat_created UID="$uid" STUDENT="$s" SEAT="$(new_uid)" \
+			    CREATED_AT="$(at $t)" $when >>"$STACK_DIR/h.$n"
+			out=("${out[@]:0:i}" "${out[@]:i+1}")
+			in+=("$s") ;;
+		4)	# the trainer cancels the class whole: a cancel naming no one
+			body seed_cancelled UID="$uid" REASON="class off $k" \
+			    CREATED_AT="$(at $t)" >>"$STACK_DIR/h.$n"
+			out+=("${in[@]}")
+			in=()
+			break ;;
+		esac
+	done
+	echo "$uid" >>"$STACK_DIR/h.$n.chains"
+	# what the trainer must see: each student once, cancelled if out
+	for s in "${in[@]}"; do echo "$uid|$s|scheduled"; done >>"$STACK_DIR/h.$n.seats"
+	for s in "${out[@]}"; do echo "$uid|$s|cancelled"; done >>"$STACK_DIR/h.$n.seats"
+}
+
+# seats N: the appointments of history N's classes, as h.N.seats says them.
+seats()
+{
+	local uids
+	[ -s "$STACK_DIR/h.$1.seats" ] || return 0
+	uids=$(cut -d '|' -f 1 "$STACK_DIR/h.$1.seats" | sort -u | sed "s/.*/'&'/" | paste -sd,)
+	sql "SELECT b.uid, lower(u.email), a.status FROM calsync.bookings b
+	    JOIN public.appointments a ON a.id = b.appointment_id
+	    JOIN public.users u ON u.id = a.student_id
+	    WHERE b.uid IN ($uids)" | LC_ALL=C sort
+}
+
+# history N: writes the events of one random history, one "FILE" a line
+# in createdAt order, into $STACK_DIR/h.N; and the uids of each booking
+# (the original and its reschedules), one booking a line, into
+# $STACK_DIR/h.N.chains.
+history()
+{
+	local n=$1 b t uid prev new k op s guest day when chain
+	: >"$STACK_DIR/h.$n"
+	: >"$STACK_DIR/h.$n.chains"
+	: >"$STACK_DIR/h.$n.seats"
+	for b in $(seq $((1 + RANDOM % 2))); do
+		t=$((RANDOM % 100))
+		if [ $((RANDOM % 3)) = 0 ]; then
+			class_history "$n" "$t"
+			continue
+		fi
+		uid=$(new_uid)
+		s=${STUDENTS[RANDOM % 3]}
+		guest=nobody@example.com
+		[ $((RANDOM % 3)) = 0 ] && guest=${STUDENTS[RANDOM % 3]}
+		f=$(body created UID="$uid" STUDENT="$s" CREATED_AT="$(at $t)" \
+		    START="2026-12-0$((1 + RANDOM % 9))T1$((RANDOM % 9)):00:00Z" \
+		    END="2026-12-0$((1 + RANDOM % 9))T2$((RANDOM % 3)):00:00Z")
+		# endTime may come before startTime: then use length only
+		sed -i "s/additional-guest@example.com/$guest/g; s/\"endTime\":\"[^\"]*\",//" "$f"
+		echo "$f" >>"$STACK_DIR/h.$n"
+		prev=$uid
+		chain=$uid
+		for k in $(seq $((RANDOM % 5))); do
+			t=$((t + 1 + RANDOM % 3))
+			op=$((RANDOM % 6))
+			case $op in
+			0|1)	new=$(new_uid)
+				f=$(body rescheduled UID="$new" ORIG="$prev" STUDENT="$s" \
+				    CREATED_AT="$(at $t)" \
+				    START="2026-12-1$((RANDOM % 9))T0$((RANDOM % 9)):30:00Z" \
+				    END="2026-12-19T23:59:00Z")
+				sed -i "s/\"endTime\":\"[^\"]*\",//" "$f"
+				chain="$chain $new"
+				prev=$new ;;
+			2)	f=$(body cancelled UID="$prev" STUDENT="$s" CREATED_AT="$(at $t)" \
+				    REQRES=$([ $((RANDOM % 2)) = 0 ] && echo true || echo false) \
+				    REASON="reason $k") ;;
+			3)	f=$(body no_show_updated UID="$prev" STUDENT="$s" CREATED_AT="$(at $t)" \
+				    NOSHOW=$([ $((RANDOM % 2)) = 0 ] && echo true || echo false)) ;;
+			4)	f=$(body created UID="$prev" STUDENT="$s" CREATED_AT="$(at $t)" \
+				    LOCATION="Room $k$t")
+				sed -i 's/"BOOKING_CREATED"/"BOOKING_LOCATION_UPDATED"/' "$f" ;;
+			5)	# a reschedule the trainer must confirm: BOOKING_REQUESTED
+				# for the new uid, then its BOOKING_CREATED (accepted,
+				# no rescheduleUid), its BOOKING_REJECTED, or nothing yet
+				new=$(new_uid)
+				chain="$chain $new"
+				day=2026-12-2$((RANDOM % 9))
+				when="START=${day}T0$((RANDOM % 9)):00:00Z END=${day}T23:00:00Z"
+				f=$(body requested_reschedule UID="$new" ORIG="$prev" \
+				    STUDENT="$s" CREATED_AT="$(at $t)" $when)
+				echo "$f" >>"$STACK_DIR/h.$n"
+				t=$((t + 1 + RANDOM % 3))
+				case $((RANDOM % 3)) in
+				0)	f=$(body created UID="$new" STUDENT="$s" \
+					    CREATED_AT="$(at $t)" $when)
+					prev=$new ;;
+				1)	f=$(body rejected UID="$new" STUDENT="$s" \
+					    CREATED_AT="$(at $t)" REASON="declined $k" $when)
+					echo "$f" >>"$STACK_DIR/h.$n"
+					break ;;
+				2)	break ;;	# still waiting
+				esac ;;
+			esac
+			echo "$f" >>"$STACK_DIR/h.$n"
+		done
+		echo "$chain" >>"$STACK_DIR/h.$n.chains"
+	done
+}
+
+# twice N: the bookings of history N that hold two appointments of one
+# student (a reschedule that made a second session instead of moving it).
+twice()
+{
+	local chain
+	while read -r chain; do
+		sql "SELECT '$chain' FROM public.appointments a
+		    WHERE a.id IN (SELECT b.appointment_id FROM calsync.bookings b
+		    WHERE b.uid IN ($(sed "s/[^ ]*/'&'/g; s/ /,/g" <<<"$chain")))
+		    GROUP BY a.student_id HAVING count(*) > 1"
+	done <"$STACK_DIR/h.$n.chains"
+}
+
+reset()
+{
+	sql "TRUNCATE calsync.deliveries, calsync.events, calsync.bookings,
+	    calsync.settled, public.appointments CASCADE" >/dev/null
+}
+
+# Every appointment, named by the first uid of its booking and its student.
+snapshot()
+{
+	sql "SELECT (SELECT min(uid) FROM calsync.bookings b WHERE b.appointment_id = a.id),
+	    trainer_id, student_id, scheduled_at, duration_minutes, location, status,
+	    cancellation_reason, cancelled_at, appointment_type, replace(notes, E'\n', '/')
+	    FROM public.appointments a ORDER BY 1, 3"
+}
+
+# shuffled FILE...: the FILEs in a random order, about a third of them
+# twice, as Cal.com's deliveries may arrive.
+shuffled()
+{
+	printf '%s\n' "$@" $(printf '%s\n' "$@" | shuf -n $((($# + 2) / 3))) | shuf
+}
