@@ -1,18 +1,28 @@
 #!/bin/bash
 # tests/pgbouncer.sh: calsync behind pgbouncer in transaction pooling, as
-# many hosts would share one database.  pgbouncer (started here, on
-# loopback, as postgres when root) has fewer server connections than
-# calsync has workers; a load of signed deliveries, eight at a time, must
-# be applied at once, every one (2xx, none spooled), once, with no error
-# logged, and must leave no session state behind for pgbouncer's other
-# clients.  Then pgbouncer drops its server connections (RECONNECT) and is
-# restarted under load: nothing lost.  PGBOUNCER_DELIVERIES sets the loads.
+# many hosts share one database.  pgbouncer (started here, on loopback, as
+# postgres when root) has fewer server connections than the two calsync
+# pools in front of it (two hosts: the stack's, behind nginx and TLS, and
+# a second one on its own FastCGI socket) have workers.  Loads eight at a
+# time, each delivery to either host: new bookings, then the order
+# property test's histories (tests/histories.sh) in random orders with
+# duplicates.  Every delivery answered 2xx at once, journaled once, none
+# spooled, no error logged; each history ends as it does delivered in
+# order; no session state is left for pgbouncer's other clients.  The
+# notifier (whose NOTIFYs a listener on PostgreSQL itself hears) and
+# calsyncctl go through pgbouncer too.  Then pgbouncer drops its server
+# connections (RECONNECT) and is killed and started again under load:
+# nothing lost.  PGBOUNCER_DELIVERIES sets the loads of new bookings,
+# PGBOUNCER_HISTORIES and PGBOUNCER_ORDERS the histories.
 set -u
 . "$top_srcdir/tests/stack.sh"
 . "$top_srcdir/tests/tap.sh"
+. "$top_srcdir/tests/histories.sh"
 PGB_DIR=
+LISTENER=
 cleanup()
 {
+	[ -z "$LISTENER" ] || kill "$LISTENER" 2>/dev/null
 	pgb_stop
 	stack_stop
 }
@@ -21,10 +31,10 @@ t_require_stack
 PGBOUNCER=$(command -v pgbouncer || echo /usr/sbin/pgbouncer)
 t_require "no pgbouncer (run tools/deps)" test -x "$PGBOUNCER"
 N=${PGBOUNCER_DELIVERIES:-60}
-WORKERS=4
-POOL_SIZE=2
+WORKERS=4	# the first host's; the second has 2
+POOL_SIZE=2	# server connections for the 6 workers and 2 notifiers
 stack_start "$WORKERS" >&2 || t_bail "the stack did not start (see above)"
-LOG=$STACK_DIR/calsync.log
+LOGS=("$STACK_DIR/calsync.log" "$STACK_DIR/pool2.log")
 
 # A program of the stack as pgbouncer's user: postgres when root.
 as_pg()
@@ -66,18 +76,24 @@ pgb_alive()
 	    _stack_alive "$pid" && _stack_is "$pid" pgbouncer
 }
 
+# After a crash (pgb_stop KILL) pgbouncer's pid file stays, and pgbouncer
+# will not start over it: remove it, as its service's runtime directory
+# would be.
 pgb_start()
 {
+	pgb_alive || rm -f "$PGB_DIR/pgbouncer.pid"
 	as_pg "$PGBOUNCER" -d -q "$PGB_DIR/pgbouncer.ini" &&
 	    wait_until 10 pgb_admin "SHOW VERSION"
 }
 
+# pgb_stop [SIGNAL]: TERM (pgbouncer's immediate shutdown), or KILL as a
+# crash would; KILL after 10 s anyway.
 pgb_stop()
 {
 	local pid
 	[ -n "$PGB_DIR" ] && pgb_alive || return 0
 	pid=$(cat "$PGB_DIR/pgbouncer.pid")
-	kill -TERM "$pid"
+	kill -"${1:-TERM}" "$pid"
 	for _ in $(seq 100); do
 		_stack_alive "$pid" || return 0
 		sleep 0.1
@@ -102,15 +118,159 @@ pgb_sql()
 pgb_start || { _stack_tail "$PGB_DIR/pgbouncer.log"; t_bail "pgbouncer did not start"; }
 t_ok "pgbouncer runs on loopback in transaction pooling" pgb_alive
 
-# calsync's pool through pgbouncer instead of straight to PostgreSQL.
+# Both hosts' pools through pgbouncer instead of straight to PostgreSQL.
 STACK_DATABASE_URL="postgresql://calsync@127.0.0.1:$PGB_PORT/ga_personal"
 export STACK_DATABASE_URL
 stack_restart_calsync "$WORKERS" >&2 || t_bail "calsync did not start behind pgbouncer"
+stack_start_second_pool 2 >&2 || t_bail "the second host's pool did not start"
 
+
+# Both spools exist and hold no delivery (a dot-file is one being written).
 spool_empty()
 {
-	[ -z "$(ls "$STACK_DIR/spool")" ]
+	[ -d "$STACK_DIR/spool" ] && [ -d "$STACK_DIR/spool2" ] &&
+	    [ "$(spooled_left)" = 0 ]
 }
+
+spooled_left()
+{
+	find "$STACK_DIR/spool" "$STACK_DIR/spool2" -type f | wc -l
+}
+
+# send_one FILE: FILE to one of the two hosts, at random: the first
+# through nginx and TLS as Cal.com sends it, the second straight to its
+# FastCGI socket.  Prints "FILE STATUS OUTCOME HOST" (OUTCOME: the word
+# the journal uses, src/outcome.c).
+send_one()
+{
+	local out host=1
+	if [ $((RANDOM % 2)) = 0 ]; then
+		out=$(stack_post "$1")
+		STATUS=${out%% *}
+		ANSWER=${out#* }
+	else
+		host=2
+		SOCKET=$STACK_SOCKET2 fcgi "$1"
+	fi
+	# The outcome: "status" of a 2xx answer, "outcome" of another.
+	echo "$1 $STATUS $(grep -oE '"(status|outcome)":"[a-z_]*"' \
+	    <<<"$ANSWER" | cut -d '"' -f 4) $host"
+}
+export -f send_one
+
+# send_all BODIES RESULTS: BODIES' files (one a line), eight at a time; a
+# line of RESULTS a delivery, as send_one prints it.
+send_all()
+{
+	xargs -P 8 -L 1 bash -c '. "$top_srcdir/tests/stack.sh";
+	    . "$top_srcdir/tests/tap.sh"; send_one "$0"' <"$1" >"$2"
+}
+export top_srcdir STACK_SECRET STACK_DIR STACK_CERT STACK_URL STACK_SOCKET2
+
+answered()	# answered RESULTS PATTERN: lines whose status matches
+{
+	awk -v p="$2" '$2 ~ p' "$1" | wc -l
+}
+
+spooled()	# spooled RESULTS: deliveries answered "spooled"
+{
+	awk '$3 == "spooled"' "$1" | wc -l
+}
+
+# by_host RESULTS: how many deliveries each host answered.
+by_host()
+{
+	echo "host1=$(awk '$4 == 1' "$1" | wc -l) host2=$(awk '$4 == 2' "$1" | wc -l)"
+}
+
+# Errors, requests that say why they failed or were spooled, and the
+# server's notices: none while the database is healthy.
+error_lines()
+{
+	cat "${LOGS[@]}" | grep -Ec 'level=error| reason=|event=database_notice'
+}
+
+show_errors()
+{
+	cat "${LOGS[@]}" | grep -E 'level=error| reason=|event=database_notice' |
+	    head -n 5 | sed 's/^/# /'
+}
+
+# not_journaled_once RESULTS: how many bodies of RESULTS the journal does
+# not hold once for each time they were sent (the journal holds only
+# RESULTS' deliveries: reset empties it before them).
+not_journaled_once()
+{
+	awk '{ print $1 }' "$1" | xargs sha256sum | awk '{ print $1 }' |
+	    sort | uniq -c | awk '{ print $2, $1 }' | sort >"$1.sent"
+	sql "SELECT encode(body_sha256, 'hex') || ' ' || count(*)
+	    FROM calsync.deliveries GROUP BY body_sha256" | sort >"$1.journal"
+	comm -3 "$1.sent" "$1.journal" | wc -l
+}
+
+# --- A healthy database: the histories, each in order, then in random
+# orders with duplicates through both hosts at once.
+HISTORIES=${PGBOUNCER_HISTORIES:-10}
+ORDERS=${PGBOUNCER_ORDERS:-3}
+seed=${PROPERTY_SEED:-$$}
+RANDOM=$seed
+echo "# histories: $HISTORIES histories x $ORDERS orders, seed $seed"
+H=$STACK_DIR/histories
+: >"$H"
+bad=0
+unjournaled=0
+runs=0
+events=0
+for n in $(seq "$HISTORIES"); do
+	history "$n"
+	mapfile -t files <"$STACK_DIR/h.$n"
+	events=$((events + ${#files[@]}))
+	reset
+	for f in "${files[@]}"; do fcgi "$f"; done
+	want=$(snapshot)
+	for p in $(seq "$ORDERS"); do
+		shuffled "${files[@]}" >"$STACK_DIR/order"
+		reset
+		send_all "$STACK_DIR/order" "$STACK_DIR/run"
+		got=$(snapshot)
+		runs=$((runs + 1))
+		if [ "$got" != "$want" ]; then
+			bad=$((bad + 1))
+			echo "# history $n, order $p differs (seed $seed)"
+			diff <(echo "$want") <(echo "$got") | sed 's/^/# /' | head -n 10
+		fi
+		if [ "$(not_journaled_once "$STACK_DIR/run")" != 0 ]; then
+			unjournaled=$((unjournaled + 1))
+			echo "# history $n, order $p: not journaled once a request"
+		fi
+		cat "$STACK_DIR/run" >>"$H"
+	done
+done
+echo "# histories: sent=$(wc -l <"$H") 2xx=$(answered "$H" '^2')" \
+    "spooled=$(spooled "$H") $(by_host "$H") runs=$runs events=$events" \
+    "differ=$bad not_journaled_once=$unjournaled errors=$(error_lines)"
+show_errors
+awk '$2 !~ /^2/ { print "# not 2xx: " $0 }' "$H" | head -n 5
+t_is "histories: every delivery answered 2xx" "$(answered "$H" '^2')" "$(wc -l <"$H")"
+t_is "histories: none spooled" "$(spooled "$H")" 0
+t_is "histories: both hosts answered" \
+    "$(by_host "$H" | grep -c 'host1=[1-9].* host2=[1-9]')" 1
+t_is "histories: $runs runs of $HISTORIES histories ($events events) in random orders end as in order" \
+    "$bad" 0
+t_is "histories: every request journaled once" "$unjournaled" 0
+t_ok "histories: the spools are empty" spool_empty
+t_is "histories: no error logged" "$(error_lines)" 0
+
+# --- New bookings, heard by a listener on PostgreSQL itself, as README
+# says to run GA Personal's: LISTEN needs a session, which transaction
+# pooling does not keep; calsync's notifier only NOTIFYs, in a
+# transaction, and goes through pgbouncer.
+{
+	echo 'LISTEN calsync_appointments;'
+	while sleep 0.2; do echo 'SELECT 1;'; done
+} | "$_stack_pgbin/psql" -X -q -At -h 127.0.0.1 -p "$PGPORT" -U postgres \
+    -d ga_personal >"$STACK_DIR/heard" 2>&1 &
+LISTENER=$!
 
 # bodies FILE COUNT: COUNT new bookings, one a line, created in the
 # order they are listed.
@@ -123,54 +283,46 @@ bodies()
 	done >"$1"
 }
 
-# send_all BODIES RESULTS: eight senders, one curl a delivery; a line of
-# RESULTS a delivery: uid status.
-send_all()
+# uids RESULTS: the uids of RESULTS' bookings, sorted.
+uids()
 {
-	xargs -P 8 -L 1 bash -c '. "$top_srcdir/tests/stack.sh";
-	    . "$top_srcdir/tests/tap.sh"; post "$0";
-	    echo "$(json_field "$0" uid) $STATUS"' <"$1" >"$2"
+	awk '{ print $1 }' "$1" | while read -r f; do
+		json_field "$f" uid
+	done | sort
 }
-export top_srcdir STACK_SECRET STACK_DIR STACK_CERT STACK_URL
 
-# applied_once RESULTS: how many of RESULTS' uids have one booking and one
-# applied delivery.
+# applied_once RESULTS: how many of RESULTS' bookings have one booking row
+# and one applied delivery.
 applied_once()
 {
-	awk '{ print $1 }' "$1" | sort >"$1.uids"
+	uids "$1" >"$1.uids"
 	sql "SELECT uid FROM calsync.bookings GROUP BY uid HAVING count(*) = 1
 	    AND uid IN (SELECT uid FROM calsync.deliveries WHERE outcome =
 	    'applied' GROUP BY uid HAVING count(*) = 1)" | sort >"$1.once"
 	comm -12 "$1.uids" "$1.once" | wc -l
 }
 
-answered()	# answered RESULTS PATTERN: lines whose status matches
+# heard RESULTS: how many of RESULTS' bookings the listener heard of.
+heard()
 {
-	awk -v p="$2" '$2 ~ p' "$1" | wc -l
+	grep -o '"uid" *: *"[^"]*"' "$STACK_DIR/heard" | cut -d '"' -f 4 |
+	    sort -u | comm -12 <(uids "$1") - | wc -l
 }
 
-# Errors, requests that say why they failed or were spooled, and the
-# server's notices: none while the database is healthy.
-error_lines()
-{
-	grep -Ec 'level=error| reason=|event=database_notice' "$LOG"
-}
-
-# --- A healthy database: every delivery applied at once.
-bodies "$STACK_DIR/bodies" "$N"
-send_all "$STACK_DIR/bodies" "$STACK_DIR/results"
 R=$STACK_DIR/results
-echo "# healthy: sent=$(wc -l <"$R") 2xx=$(answered "$R" '^2')" \
-    "202=$(answered "$R" '^202$') applied_once=$(applied_once "$R")" \
-    "errors=$(error_lines)"
-grep -E 'level=error| reason=|event=database_notice' "$LOG" | head -n 5 | sed 's/^/# /'
+bodies "$STACK_DIR/bodies" "$N"
+send_all "$STACK_DIR/bodies" "$R"
+echo "# new bookings: sent=$(wc -l <"$R") 2xx=$(answered "$R" '^2')" \
+    "spooled=$(spooled "$R") applied_once=$(applied_once "$R")" \
+    "$(by_host "$R") errors=$(error_lines)"
+show_errors
 awk '$2 !~ /^200$/ { print "# not 200: " $0 }' "$R" | head -n 5
-t_is "healthy: every delivery answered 200" "$(answered "$R" '^200$')" "$N"
-t_is "healthy: none spooled (202)" "$(answered "$R" '^202$')" 0
-t_is "healthy: every one applied once" "$(applied_once "$R")" "$N"
-t_ok "healthy: the spool is empty" spool_empty
-t_is "healthy: no error logged" "$(error_lines)" 0
-t_not "healthy: no prepared statement clash" grep -q 42P05 "$LOG"
+t_is "new bookings: every one answered 200" "$(answered "$R" '^200$')" "$N"
+t_is "new bookings: none spooled" "$(spooled "$R")" 0
+t_is "new bookings: every one applied once" "$(applied_once "$R")" "$N"
+t_ok "new bookings: the spools are empty" spool_empty
+t_is "new bookings: no error logged" "$(error_lines)" 0
+t_absent "no prepared statement clash" -F 42P05 -- "${LOGS[@]}"
 
 # The server connections carry nothing from calsync to other clients.
 leaks=
@@ -185,13 +337,20 @@ echo "# other clients see: $(sort -u <<<"$leaks" | tr '\n' ' ')"
 t_is "no session state left on pgbouncer's server connections" \
     "$(sort -u <<<"$leaks" | sed '/^$/d')" '"$user", public|0|0|0|0'
 
-# The notifier announced through pgbouncer too.
+# The notifiers announced through pgbouncer; the listener heard them.
 announced()
 {
 	[ "$(sql 'SELECT count(*) FROM calsync.changes')" = 0 ]
 }
-t_ok "the notifier announced every change through pgbouncer" \
+all_heard()
+{
+	[ "$(heard "$R")" = "$N" ]
+}
+t_ok "the notifiers announced every change through pgbouncer" \
     wait_until 10 announced
+t_ok "a listener on PostgreSQL heard of every new booking" \
+    wait_until 10 all_heard
+echo "# heard: $(heard "$R") of $N new bookings"
 
 # calsyncctl through pgbouncer too.
 CTL=$top_builddir/src/calsyncctl
@@ -202,35 +361,32 @@ ctl()
 }
 t_ok "calsyncctl check through pgbouncer" ctl check
 t_ok "calsyncctl deliveries through pgbouncer" ctl deliveries -n 5
+t_is "calsyncctl deliveries lists the last five" "$(wc -l <"$STACK_DIR/ctl.out")" 6
 
-# --- RECONNECT, then a restart of pgbouncer, under load: nothing lost.
+# --- RECONNECT, then pgbouncer killed and started again, under load:
+# nothing lost.
+R2=$STACK_DIR/results2
 bodies "$STACK_DIR/bodies2" "$N"
-send_all "$STACK_DIR/bodies2" "$STACK_DIR/results2" &
+send_all "$STACK_DIR/bodies2" "$R2" &
 sender=$!
-R=$STACK_DIR/results2
-third()
+sent_at_least()	# sent_at_least COUNT
 {
-	[ "$(wc -l <"$R" 2>/dev/null || echo 0)" -ge $((N / 3)) ]
+	[ "$(wc -l <"$R2" 2>/dev/null || echo 0)" -ge "$1" ]
 }
-wait_until 60 third || echo "# the load was slow to start"
+wait_until 60 sent_at_least $((N / 3)) || echo "# the load was slow to start"
 pgb_admin RECONNECT || echo "# RECONNECT failed"
-two_thirds()
-{
-	[ "$(wc -l <"$R")" -ge $((2 * N / 3)) ]
-}
-wait_until 60 two_thirds ||
-    echo "# the load was slow to go on"
-pgb_stop
+wait_until 60 sent_at_least $((2 * N / 3)) || echo "# the load was slow to go on"
+pgb_stop KILL
 pgb_start || { _stack_tail "$PGB_DIR/pgbouncer.log"; t_bail "pgbouncer did not start again"; }
 wait "$sender"
 wait_until 60 spool_empty
-echo "# restart: sent=$(wc -l <"$R") 2xx=$(answered "$R" '^2')" \
-    "202=$(answered "$R" '^202$') applied_once=$(applied_once "$R")" \
-    "left_in_spool=$(ls "$STACK_DIR/spool" | wc -l)"
-awk '$2 !~ /^2/ { print "# not 2xx: " $0 }' "$R" | head -n 5
-t_is "restart: every delivery answered 2xx" "$(answered "$R" '^2')" "$N"
-t_is "restart: every one applied once in the end" "$(applied_once "$R")" "$N"
-t_ok "restart: the spool is drained" spool_empty
+echo "# restart: sent=$(wc -l <"$R2") 2xx=$(answered "$R2" '^2')" \
+    "spooled=$(spooled "$R2") applied_once=$(applied_once "$R2")" \
+    "left_in_spool=$(spooled_left) $(by_host "$R2")"
+awk '$2 !~ /^2/ { print "# not 2xx: " $0 }' "$R2" | head -n 5
+t_is "restart: every delivery answered 2xx" "$(answered "$R2" '^2')" "$N"
+t_is "restart: every one applied once in the end" "$(applied_once "$R2")" "$N"
+t_ok "restart: the spools are drained" spool_empty
 t_is "restart: none of the first load applied twice" \
-    "$(applied_once "$STACK_DIR/results")" "$N"
+    "$(applied_once "$R")" "$N"
 t_done
