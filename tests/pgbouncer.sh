@@ -18,108 +18,36 @@ set -u
 . "$top_srcdir/tests/stack.sh"
 . "$top_srcdir/tests/tap.sh"
 . "$top_srcdir/tests/histories.sh"
-PGB_DIR=
 LISTENER=
 cleanup()
 {
 	[ -z "$LISTENER" ] || kill "$LISTENER" 2>/dev/null
-	pgb_stop
 	stack_stop
 }
 trap cleanup EXIT
 t_require_stack
-PGBOUNCER=$(command -v pgbouncer || echo /usr/sbin/pgbouncer)
-t_require "no pgbouncer (run tools/deps)" test -x "$PGBOUNCER"
+t_require "no pgbouncer (run tools/deps)" test -x "$(_stack_pgbouncer_bin)"
 N=${PGBOUNCER_DELIVERIES:-60}
 WORKERS=4	# the first host's; the second has 2
 POOL_SIZE=2	# server connections for the 6 workers and 2 notifiers
 stack_start "$WORKERS" >&2 || t_bail "the stack did not start (see above)"
 LOGS=("$STACK_DIR/calsync.log" "$STACK_DIR/pool2.log")
 
-# A program of the stack as pgbouncer's user: postgres when root.
-as_pg()
-{
-	_stack_as_pg "$@"
-}
-
-# --- pgbouncer: its own config and auth file in the stack directory.
-PGB_DIR=$STACK_DIR/pgbouncer
-mkdir -p "$PGB_DIR" || t_bail "cannot make $PGB_DIR"
-stack_free_port || t_bail "no free port for pgbouncer"
-PGB_PORT=$STACK_FREE_PORT
-cat >"$PGB_DIR/pgbouncer.ini" <<EOF
-[databases]
-ga_personal = host=127.0.0.1 port=$PGPORT dbname=ga_personal
-
-[pgbouncer]
-listen_addr = 127.0.0.1
-listen_port = $PGB_PORT
-unix_socket_dir =
-auth_type = trust
-auth_file = $PGB_DIR/userlist.txt
-admin_users = postgres
-pool_mode = transaction
-default_pool_size = $POOL_SIZE
-max_client_conn = 100
-logfile = $PGB_DIR/pgbouncer.log
-pidfile = $PGB_DIR/pgbouncer.pid
-EOF
-printf '"calsync" ""\n"postgres" ""\n' >"$PGB_DIR/userlist.txt"
-if _stack_root; then
-	chown -R postgres: "$PGB_DIR" || t_bail "cannot give $PGB_DIR to postgres"
-fi
-
-pgb_alive()
-{
-	local pid
-	pid=$(cat "$PGB_DIR/pgbouncer.pid" 2>/dev/null) &&
-	    _stack_alive "$pid" && _stack_is "$pid" pgbouncer
-}
-
-# After a crash (pgb_stop KILL) pgbouncer's pid file stays, and pgbouncer
-# will not start over it: remove it, as its service's runtime directory
-# would be.
-pgb_start()
-{
-	pgb_alive || rm -f "$PGB_DIR/pgbouncer.pid"
-	as_pg "$PGBOUNCER" -d -q "$PGB_DIR/pgbouncer.ini" &&
-	    wait_until 10 pgb_admin "SHOW VERSION"
-}
-
-# pgb_stop [SIGNAL]: TERM (pgbouncer's immediate shutdown), or KILL as a
-# crash would; KILL after 10 s anyway.
-pgb_stop()
-{
-	local pid
-	[ -n "$PGB_DIR" ] && pgb_alive || return 0
-	pid=$(cat "$PGB_DIR/pgbouncer.pid")
-	kill -"${1:-TERM}" "$pid"
-	for _ in $(seq 100); do
-		_stack_alive "$pid" || return 0
-		sleep 0.1
-	done
-	kill -KILL "$pid"
-}
-
-# pgb_admin COMMAND: pgbouncer's admin console.
-pgb_admin()
-{
-	"$_stack_pgbin/psql" -X -q -At -h 127.0.0.1 -p "$PGB_PORT" \
-	    -U postgres -d pgbouncer -c "$1" >/dev/null 2>&1
-}
-
 # pgb_sql QUERY: a value as another client of pgbouncer sees it.
 pgb_sql()
 {
 	"$_stack_pgbin/psql" -X -q -At -v ON_ERROR_STOP=1 -h 127.0.0.1 \
-	    -p "$PGB_PORT" -U calsync -d ga_personal -c "$1"
+	    -p "$STACK_PGBOUNCER_PORT" -U calsync -d ga_personal -c "$1"
 }
 
-pgb_start || { _stack_tail "$PGB_DIR/pgbouncer.log"; t_bail "pgbouncer did not start"; }
-t_ok "pgbouncer runs on loopback in transaction pooling" pgb_alive
+stack_pgbouncer_start "$POOL_SIZE" >&2 || t_bail "pgbouncer did not start"
+t_is "pgbouncer runs on loopback in transaction pooling" \
+    "$(stack_pgbouncer_admin 'SHOW CONFIG' | grep -E '^(listen_addr|pool_mode|default_pool_size)\|' |
+    cut -d '|' -f 1-2 | sort | tr '\n' ' ')" \
+    "default_pool_size|$POOL_SIZE listen_addr|127.0.0.1 pool_mode|transaction "
 
 # Both hosts' pools through pgbouncer instead of straight to PostgreSQL.
-STACK_DATABASE_URL="postgresql://calsync@127.0.0.1:$PGB_PORT/ga_personal"
+STACK_DATABASE_URL=$STACK_PGBOUNCER_URL
 export STACK_DATABASE_URL
 stack_restart_calsync "$WORKERS" >&2 || t_bail "calsync did not start behind pgbouncer"
 stack_start_second_pool 2 >&2 || t_bail "the second host's pool did not start"
@@ -324,6 +252,14 @@ t_ok "new bookings: the spools are empty" spool_empty
 t_is "new bookings: no error logged" "$(error_lines)" 0
 t_absent "no prepared statement clash" -F 42P05 -- "${LOGS[@]}"
 
+# The hosts shared fewer server connections than they have workers:
+# pgbouncer made their clients wait for one (SHOW STATS' 8th column,
+# total_wait_time, in microseconds).
+waited=$(stack_pgbouncer_admin 'SHOW STATS' | awk -F '|' '$1 == "ga_personal" { print $8 }')
+echo "# pgbouncer: clients waited ${waited:-?} us in all for a server connection"
+t_like "clients waited for pgbouncer's $POOL_SIZE server connections" \
+    "$waited" '^[1-9][0-9]*$'
+
 # The server connections carry nothing from calsync to other clients.
 leaks=
 for _ in $(seq $((POOL_SIZE * 2))); do
@@ -374,10 +310,10 @@ sent_at_least()	# sent_at_least COUNT
 	[ "$(wc -l <"$R2" 2>/dev/null || echo 0)" -ge "$1" ]
 }
 wait_until 60 sent_at_least $((N / 3)) || echo "# the load was slow to start"
-pgb_admin RECONNECT || echo "# RECONNECT failed"
+stack_pgbouncer_admin RECONNECT >/dev/null || echo "# RECONNECT failed"
 wait_until 60 sent_at_least $((2 * N / 3)) || echo "# the load was slow to go on"
-pgb_stop KILL
-pgb_start || { _stack_tail "$PGB_DIR/pgbouncer.log"; t_bail "pgbouncer did not start again"; }
+stack_pgbouncer_stop KILL
+stack_pgbouncer_start >&2 || t_bail "pgbouncer did not start again"
 wait "$sender"
 wait_until 60 spool_empty
 echo "# restart: sent=$(wc -l <"$R2") 2xx=$(answered "$R2" '^2')" \

@@ -560,6 +560,7 @@ _stack_stop_all()
 	_stack_stop_second_pool
 	_stack_stop_calsync
 	_stack_stop_nginx
+	stack_pgbouncer_stop
 	_stack_stop_pg
 	if [ "${STACK_KEEP:-0}" != 1 ] && [ -e "$STACK_DIR/.calsync-stack" ]; then
 		rm -rf "$STACK_DIR"
@@ -699,6 +700,102 @@ _stack_stop_second_pool()
 	wait "$_stack_pool2" 2>/dev/null
 	_stack_pool2=
 	return 0
+}
+
+# --- pgbouncer in front of the stack's PostgreSQL (tests/pgbouncer.sh,
+# bench/run --pgbouncer): on loopback, in transaction pooling, run as
+# postgres when root; its config, auth file, log and pid file in
+# STACK_DIR/pgbouncer.  stack_stop stops it.
+
+_stack_pgbouncer_bin()
+{
+	command -v pgbouncer || echo /usr/sbin/pgbouncer
+}
+
+_stack_pgbouncer_conf()
+{
+	local dir=$STACK_DIR/pgbouncer
+	mkdir -p "$dir" && _stack_free_port || return 1
+	STACK_PGBOUNCER_PORT=$_stack_port
+	cat >"$dir/pgbouncer.ini" <<-EOF || return 1
+	[databases]
+	ga_personal = host=127.0.0.1 port=$PGPORT dbname=ga_personal
+
+	[pgbouncer]
+	listen_addr = 127.0.0.1
+	listen_port = $STACK_PGBOUNCER_PORT
+	unix_socket_dir =
+	auth_type = trust
+	auth_file = $dir/userlist.txt
+	admin_users = postgres
+	pool_mode = transaction
+	default_pool_size = $1
+	max_client_conn = 200
+	logfile = $dir/pgbouncer.log
+	pidfile = $dir/pgbouncer.pid
+	EOF
+	printf '"calsync" ""\n"postgres" ""\n' >"$dir/userlist.txt" || return 1
+	if _stack_root; then
+		chown -R postgres: "$dir" || return 1
+	fi
+	STACK_PGBOUNCER_URL=postgresql://calsync@127.0.0.1:$STACK_PGBOUNCER_PORT/ga_personal
+	export STACK_PGBOUNCER_PORT STACK_PGBOUNCER_URL
+}
+
+_stack_pgbouncer_alive()
+{
+	local pid
+	pid=$(cat "$STACK_DIR/pgbouncer/pgbouncer.pid" 2>/dev/null) &&
+	    _stack_alive "$pid" && _stack_is "$pid" pgbouncer
+}
+
+# stack_pgbouncer_start POOL_SIZE: start pgbouncer with POOL_SIZE server
+# connections (default_pool_size); sets STACK_PGBOUNCER_PORT and
+# STACK_PGBOUNCER_URL, a DATABASE_URL through it.  Once stopped, it starts
+# again on the same port with the same settings.
+stack_pgbouncer_start()
+{
+	local dir=$STACK_DIR/pgbouncer
+	[ -x "$(_stack_pgbouncer_bin)" ] ||
+	    { _stack_fail "no pgbouncer (run tools/deps)"; return 1; }
+	if [ ! -e "$dir/pgbouncer.ini" ]; then
+		_stack_pgbouncer_conf "$1" ||
+		    { _stack_fail "cannot configure pgbouncer in $dir"; return 1; }
+	fi
+	# After a crash (stack_pgbouncer_stop KILL) its pid file stays,
+	# and pgbouncer will not start over it: remove it, as its
+	# service's runtime directory would be.
+	_stack_pgbouncer_alive || rm -f "$dir/pgbouncer.pid"
+	_stack_as_pg "$(_stack_pgbouncer_bin)" -d -q "$dir/pgbouncer.ini" &&
+	    for _ in $(seq 100); do
+		stack_pgbouncer_admin "SHOW VERSION" >/dev/null && return 0
+		sleep 0.1
+	    done
+	_stack_fail "pgbouncer did not start on port $STACK_PGBOUNCER_PORT"
+	_stack_tail "$dir/pgbouncer.log"
+	return 1
+}
+
+# stack_pgbouncer_stop [SIGNAL]: TERM (pgbouncer's immediate shutdown), or
+# KILL as a crash would; KILL after 10 s anyway.
+stack_pgbouncer_stop()
+{
+	local pid
+	[ -n "${STACK_DIR:-}" ] && _stack_pgbouncer_alive || return 0
+	pid=$(cat "$STACK_DIR/pgbouncer/pgbouncer.pid")
+	kill -"${1:-TERM}" "$pid"
+	for _ in $(seq 100); do
+		_stack_alive "$pid" || return 0
+		sleep 0.1
+	done
+	kill -KILL "$pid"
+}
+
+# stack_pgbouncer_admin COMMAND: what pgbouncer's admin console answers.
+stack_pgbouncer_admin()
+{
+	"$_stack_pgbin/psql" -X -q -At -h 127.0.0.1 -p "$STACK_PGBOUNCER_PORT" \
+	    -U postgres -d pgbouncer -c "$1" 2>/dev/null
 }
 
 # Restart calsync as an operator would without a gap: start the new one
