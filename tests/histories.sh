@@ -183,5 +183,6 @@ snapshot()
 # twice, as Cal.com's deliveries may arrive.
 shuffled()
 {
+	# shellcheck disable=SC2046 # one word a file
 	printf '%s\n' "$@" $(printf '%s\n' "$@" | shuf -n $((($# + 2) / 3))) | shuf
 }

@@ -560,7 +560,7 @@ _stack_stop_all()
 	_stack_stop_second_pool
 	_stack_stop_calsync
 	_stack_stop_nginx
-	stack_pgbouncer_stop
+	stack_pgbouncer_stop TERM
 	_stack_stop_pg
 	if [ "${STACK_KEEP:-0}" != 1 ] && [ -e "$STACK_DIR/.calsync-stack" ]; then
 		rm -rf "$STACK_DIR"
@@ -696,6 +696,7 @@ _stack_stop_second_pool()
 		_stack_alive "$_stack_pool2" || break
 		sleep 0.1
 	done
+	# shellcheck disable=SC2046 # one word a pid
 	kill -KILL "$_stack_pool2" $(_stack_children "$_stack_pool2") 2>/dev/null
 	wait "$_stack_pool2" 2>/dev/null
 	_stack_pool2=
