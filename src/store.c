@@ -121,6 +121,20 @@ static const char expire_sql[] =
 static const char replay_sql[] =
 	"SELECT outcome, detail FROM calsync.replay($1::pg_catalog.int8)";
 
+/*
+ * What calsync makes of a booking now (calsyncctl reconcile): the fold of
+ * its events as a whole (calsync.fold's row without a student), whether
+ * an appointment came of it, and whether uid $2 is linked to it.
+ */
+static const char known_sql[] =
+	"SELECT w.status, pg_catalog.date_part('epoch', w.scheduled_at)"
+	"::pg_catalog.int8, w.duration_minutes, w.unmatched,"
+	" EXISTS (SELECT FROM calsync.bookings b"
+	" WHERE b.uid OPERATOR(pg_catalog.=) ANY (l.u)),"
+	" $2::pg_catalog.text OPERATOR(pg_catalog.=) ANY (l.u)"
+	" FROM calsync.linked_uids(ARRAY[$1::pg_catalog.text]) AS l (u),"
+	" calsync.fold(l.u) AS w WHERE w.student_id IS NULL";
+
 static const char replayed_sql[] =
 	"UPDATE calsync.deliveries SET outcome = $2, detail = $3,"
 	" replayed_at = pg_catalog.now()"
@@ -779,6 +793,34 @@ store_mark_replayed(struct store *s, long long id, enum outcome o,
 	if (run(s, "marking a delivery replayed", replayed_sql, 3, v,
 	    NULL, NULL, &res) != OUTCOME_APPLIED)
 		return -1;
+	PQclear(res);
+	return 0;
+}
+
+int
+store_known(struct store *s, const char *uid, const char *linked,
+    struct known *k)
+{
+	const char	*v[2] = { uid, linked };
+	PGresult	*res;
+
+	memset(k, 0, sizeof(*k));
+	k->start = TIME_NONE;
+	if (run(s, "reading what calsync knows of a booking", known_sql, 2,
+	    v, NULL, NULL, &res) != OUTCOME_APPLIED)
+		return -1;
+	if (PQntuples(res) == 1) {
+		snprintf(k->status, sizeof(k->status), "%s",
+		    PQgetvalue(res, 0, 0));
+		if (!PQgetisnull(res, 0, 1))
+			k->start = strtoll(PQgetvalue(res, 0, 1), NULL, 10) *
+			    1000;
+		k->duration = atoi(PQgetvalue(res, 0, 2));
+		snprintf(k->unmatched, sizeof(k->unmatched), "%s",
+		    PQgetvalue(res, 0, 3));
+		k->has_appointment = strcmp(PQgetvalue(res, 0, 4), "t") == 0;
+		k->linked = strcmp(PQgetvalue(res, 0, 5), "t") == 0;
+	}
 	PQclear(res);
 	return 0;
 }
