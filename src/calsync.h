@@ -20,6 +20,12 @@
 #define UID_MAX_BYTES		255
 #define REQUEST_ID_MAX		64
 #define DIGEST_LEN		32	/* SHA-256 */
+/*
+ * The journal's source of a delivery is its request id: nginx's for a
+ * webhook, these prefixes for calsyncctl's (calsyncctl deliveries shows it).
+ */
+#define REPLAY_ID_PREFIX	"replay-"
+#define RECONCILE_ID_PREFIX	"reconcile-"
 
 /*
  * Every way a request can end.  outcome.c maps each to an HTTP status,
@@ -91,6 +97,7 @@ struct config {
 };
 
 int		 config_load(struct config *, char *, size_t);
+int		 config_load_database(struct config *, char *, size_t);
 int		 config_load_secrets(struct secret [2], char *, size_t);
 int		 config_reload_secrets(struct config *, char *, size_t);
 void		 config_free_secret(struct secret *);

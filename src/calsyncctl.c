@@ -194,7 +194,7 @@ replay_one(struct store *st, struct verifier *v, struct parser *p,
 		payload_free(&d);
 		rc = store_mark_replayed(st, r->id, a.outcome, a.detail);
 	} else {
-		snprintf(id, sizeof(id), "replay-%lld", r->id);
+		snprintf(id, sizeof(id), REPLAY_ID_PREFIX "%lld", r->id);
 		if (verify_digest(v, r->body, r->len, digest) == -1) {
 			fprintf(stderr, "calsyncctl: delivery %lld: out of "
 			    "memory\n", r->id);
@@ -368,7 +368,7 @@ cmd_reconcile(int argc, char *argv[])
 		config_free_calcom(&api);
 		return refuse(err);
 	}
-	if (config_load(&cfg, err, sizeof(err)) == -1) {
+	if (config_load_database(&cfg, err, sizeof(err)) == -1) {
 		config_free_calcom(&api);
 		return refuse(err);
 	}

@@ -181,6 +181,7 @@ config_load_calcom(struct calcom_config *c, char *err, size_t errsz)
 {
 	const char	*url = getenv("CALCOM_API_URL");
 	const char	*ca = getenv("CALCOM_API_CA_FILE");
+	size_t		 i;
 
 	memset(c, 0, sizeof(*c));
 	c->url = url != NULL && *url != '\0' ? url : CALCOM_API_URL_DEFAULT;
@@ -201,6 +202,13 @@ config_load_calcom(struct calcom_config *c, char *err, size_t errsz)
 		    "Developer > API keys");
 		return -1;
 	}
+	/* It goes in a header line. */
+	for (i = 0; i < c->key.len; i++)
+		if ((unsigned char)c->key.key[i] < 0x21 || c->key.key[i] == 0x7f) {
+			snprintf(err, errsz, "the Cal.com API key holds a blank "
+			    "or a control character: copy it again");
+			return -1;
+		}
 	return 0;
 }
 
@@ -228,8 +236,9 @@ load_size(const char *name, uint64_t min, uint64_t max, size_t *out,
 	return 0;
 }
 
+/* All but the webhook secrets: what calsyncctl reconcile needs. */
 int
-config_load(struct config *c, char *err, size_t errsz)
+config_load_database(struct config *c, char *err, size_t errsz)
 {
 	const char	*spool = getenv("CALSYNC_SPOOL_DIR");
 
@@ -254,6 +263,14 @@ config_load(struct config *c, char *err, size_t errsz)
 	    err, errsz) == -1 ||
 	    load_size("CALSYNC_PENDING_DAYS", 1, 3650, &c->pending_days,
 	    err, errsz) == -1)
+		return -1;
+	return 0;
+}
+
+int
+config_load(struct config *c, char *err, size_t errsz)
+{
+	if (config_load_database(c, err, errsz) == -1)
 		return -1;
 	return config_load_secrets(c->secrets, err, errsz);
 }

@@ -225,7 +225,8 @@ apply_step(struct reconcile *r, const struct booking *b, const struct step *s,
 	d.trigger = s->trigger;
 	d.kind = s->kind;
 	d.created_at = s->clock;
-	snprintf(id, sizeof(id), "reconcile-%lld-%u", r->run_id, ++r->seq);
+	snprintf(id, sizeof(id), RECONCILE_ID_PREFIX "%lld-%u", r->run_id,
+	    ++r->seq);
 	if ((body = journal_body(b, s, &len)) == NULL ||
 	    verify_digest(r->v, body, len, digest) == -1) {
 		memset(a, 0, sizeof(*a));

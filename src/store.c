@@ -93,7 +93,10 @@ static const char deliveries_sql[] =
 	" coalesce(uid, '-'), outcome, coalesce(detail, ''),"
 	" pg_catalog.floor(pg_catalog.date_part('epoch',"
 	" pg_catalog.now() OPERATOR(pg_catalog.-) received_at))"
-	"::pg_catalog.int8"
+	"::pg_catalog.int8,"
+	" CASE WHEN pg_catalog.starts_with(request_id, '" RECONCILE_ID_PREFIX "')"
+	" THEN 'reconcile' WHEN pg_catalog.starts_with(request_id, '"
+	REPLAY_ID_PREFIX "') THEN 'replay' ELSE 'webhook' END"
 	" FROM calsync.deliveries WHERE $2::pg_catalog.text IS NULL"
 	" OR outcome OPERATOR(pg_catalog.=) $2"
 	" ORDER BY id DESC LIMIT $1::pg_catalog.int4";
@@ -690,15 +693,16 @@ store_print_deliveries(struct store *s, FILE *out, int limit,
 	if (run(s, "listing deliveries", deliveries_sql, 2, v, NULL,
 	    NULL, &res) != OUTCOME_APPLIED)
 		return -1;
-	fprintf(out, "%-8s %-20s %-7s %-24s %-28s %-16s %s\n", "ID",
-	    "RECEIVED", "AGE", "TRIGGER", "UID", "OUTCOME", "DETAIL");
+	fprintf(out, "%-8s %-20s %-7s %-24s %-28s %-16s %-9s %s\n", "ID",
+	    "RECEIVED", "AGE", "TRIGGER", "UID", "OUTCOME", "SOURCE", "DETAIL");
 	for (i = 0; i < PQntuples(res); i++) {
 		format_age(strtoll(PQgetvalue(res, i, 6), NULL, 10), age,
 		    sizeof(age));
-		fprintf(out, "%-8s %-20s %-7s %-24s %-28s %-16s %s\n",
+		fprintf(out, "%-8s %-20s %-7s %-24s %-28s %-16s %-9s %s\n",
 		    PQgetvalue(res, i, 0), PQgetvalue(res, i, 1), age,
 		    PQgetvalue(res, i, 2), PQgetvalue(res, i, 3),
-		    PQgetvalue(res, i, 4), PQgetvalue(res, i, 5));
+		    PQgetvalue(res, i, 4), PQgetvalue(res, i, 7),
+		    PQgetvalue(res, i, 5));
 	}
 	PQclear(res);
 	return 0;

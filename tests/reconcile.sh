@@ -57,14 +57,13 @@ book()		# book HOURS [ATTENDEE]: a booking's uid
 }
 
 # ctl ARGS: calsyncctl as calsync's own user, with the stand-in's address,
-# key and certificate; output in $STACK_DIR/out and err, exit status in RC.
+# key and certificate (and no webhook secret: reconcile needs none); output in $STACK_DIR/out and err, exit status in RC.
 ctl()
 {
 	local as=()
 	_stack_root && as=(runuser -u www-data --)
 	"${as[@]}" env CALCOM_API_URL="$API_URL" \
 	    CALCOM_API_CA_FILE="$STACK_CERT" CALCOM_API_KEY="$API_KEY" \
-	    CALCOM_WEBHOOK_SECRET="$STACK_SECRET" \
 	    CALSYNC_SPOOL_DIR="$STACK_DIR/spool" "$@" \
 	    >"$STACK_DIR/out" 2>"$STACK_DIR/err"
 	RC=$?
@@ -131,6 +130,8 @@ t_is "the cancelled one is a cancelled appointment with Cal.com's reason" \
 t_is "the non-student's booking made no appointment" "$(appointment "$D" "count(*)")" 0
 t_is "it is journaled unmatched, by the reconcile" \
     "$(sql "SELECT outcome, request_id LIKE 'reconcile-%' FROM calsync.deliveries WHERE uid = '$D'")" "unmatched|t"
+t_like "calsyncctl deliveries shows the journal's source: reconcile" \
+    "$(CALCOM_WEBHOOK_SECRET=x "$CTL" deliveries -o unmatched)" "$D +unmatched +reconcile "
 t_like "each change has its line: uid, outcome, trigger, why" "$(cat "$STACK_DIR/out")" \
     "$C *applied *BOOKING_CANCELLED *cancelled in Cal.com"
 t_is "the journal has the five deliveries of the four bookings it changed" \
@@ -162,6 +163,8 @@ t_is "one appointment for it still" "$(appointment "$A" "count(*)")" 1
 f=$(body cancelled UID="$A" START="$(at 24)" END="$(date -u -d "$(at 24) + 1 hour" +%Y-%m-%dT%H:%M:%S.000Z)")
 post "$f"
 t_is "a webhook cancels A" "$(appointment "$A" "status")" cancelled
+t_like "calsyncctl deliveries: its source is webhook" \
+    "$(CALCOM_WEBHOOK_SECRET=x "$CTL" deliveries -n 1)" "$A +applied +webhook "
 reconcile --since 1h
 t_like "the reconcile's older state of A is stale" "$(cat "$STACK_DIR/out")" "$A *stale *BOOKING_RESCHEDULED"
 t_is "A stays cancelled" "$(appointment "$A" "status")" cancelled
