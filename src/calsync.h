@@ -20,6 +20,12 @@
 #define UID_MAX_BYTES		255
 #define REQUEST_ID_MAX		64
 #define DIGEST_LEN		32	/* SHA-256 */
+/*
+ * The journal's source of a delivery is its request id: nginx's for a
+ * webhook, these prefixes for calsyncctl's (calsyncctl deliveries shows it).
+ */
+#define REPLAY_ID_PREFIX	"replay-"
+#define RECONCILE_ID_PREFIX	"reconcile-"
 
 /*
  * Every way a request can end.  outcome.c maps each to an HTTP status,
@@ -91,11 +97,23 @@ struct config {
 };
 
 int		 config_load(struct config *, char *, size_t);
+int		 config_load_database(struct config *, char *, size_t);
 int		 config_load_secrets(struct secret [2], char *, size_t);
 int		 config_reload_secrets(struct config *, char *, size_t);
 void		 config_free_secret(struct secret *);
 int		 parse_decimal(const char *, uint64_t, uint64_t *);
 void		 config_free(struct config *);
+
+/* Cal.com's API v2, which calsyncctl reconcile reads (never writes). */
+#define CALCOM_API_URL_DEFAULT	"https://api.cal.com"
+struct calcom_config {
+	const char	*url;		/* https only, no trailing slash */
+	struct secret	 key;		/* the API key */
+	const char	*ca_file;	/* NULL: the system's CAs */
+};
+
+int		 config_load_calcom(struct calcom_config *, char *, size_t);
+void		 config_free_calcom(struct calcom_config *);
 
 /* timestamp.c: ISO 8601 <-> milliseconds since the epoch, UTC */
 #define TIMESTAMP_BUFSZ	48
@@ -190,6 +208,45 @@ int		 payload_parse(struct parser *, const char *, size_t,
 void		 payload_free(struct delivery *);
 size_t		 utf8_truncate(const char *, size_t, size_t);
 
+/*
+ * payload.c too: one page of GET /v2/bookings (Cal.com API v2,
+ * cal-api-version 2024-08-13).  Each booking is read into the struct
+ * delivery a webhook of it would give (trigger, kind and created_at left
+ * for the caller), with what only the API says.  Strings point into the
+ * page's tree, which the page owns (payload_free_page).
+ */
+enum booking_status {
+	BOOKING_ACCEPTED,
+	BOOKING_PENDING,	/* awaiting the trainer's confirmation */
+	BOOKING_CANCELLED,
+	BOOKING_REJECTED
+};
+
+struct booking {
+	struct delivery	 d;
+	enum booking_status status;
+	int64_t		 created;	/* ms: createdAt */
+	int64_t		 updated;	/* ms: updatedAt, TIME_NONE if null */
+	const char	*rescheduled_to;	/* rescheduledToUid */
+	bool		 seated;	/* attendees carry seatUid: a class */
+	char		*json;		/* the booking as Cal.com sent it */
+};
+
+struct bookings_page {
+	void		*root;
+	struct booking	*list;
+	size_t		 n;
+	bool		 more;		/* pagination.hasNextPage */
+};
+
+int		 payload_bookings(struct parser *, const char *, size_t,
+		    struct bookings_page *, char *, size_t);
+void		 payload_free_page(struct bookings_page *);
+int		 payload_api_error(struct parser *, const char *, size_t,
+		    char *, size_t);
+const char	*booking_status_name(enum booking_status);
+
+
 /* location.c: Cal.com's location -> what appointments.location holds */
 void		 location_resolve(struct delivery *);
 char		*payload_answer(enum outcome, const char *, const char *,
@@ -269,6 +326,19 @@ int		 store_replay_event(struct store *, long long,
 int		 store_mark_replayed(struct store *, long long, enum outcome,
 		    const char *);
 
+/* What calsync makes of a booking now, for calsyncctl reconcile. */
+struct known {
+	char		 status[16];	/* scheduled, cancelled; "": nothing */
+	int64_t		 start;		/* ms, TIME_NONE if none */
+	int		 duration;	/* minutes */
+	char		 unmatched[256];	/* why no appointment; "" */
+	bool		 has_appointment;
+	bool		 linked;	/* the second uid is of this booking */
+};
+
+int		 store_known(struct store *, const char *, const char *,
+		    struct known *);
+
 /* request.c: one FastCGI request, read and answered (wraps libfcgi) */
 struct fcgi;
 
@@ -315,7 +385,37 @@ void		 metrics_request(struct metrics *, const char *, enum outcome,
 		    double);
 void		 metrics_restart(struct metrics *);
 void		 metrics_pending(struct metrics *, const struct pending *);
-char		*metrics_render(struct metrics *, long);
+char		*metrics_render(struct metrics *, long, const char *);
+
+/* What the last calsyncctl reconcile did, for /metrics (metrics.c). */
+struct reconciled {
+	long		 seen;		/* bookings Cal.com listed */
+	long		 right;		/* calsync had them right already */
+	long		 applied;	/* changed by this run */
+	long		 unmatched;	/* no trainer or student for them */
+	long		 skipped;	/* classes: not reconciled */
+	long		 failed;	/* not applied: the run exits 1 */
+};
+
+int		 metrics_write_reconciled(const char *, const struct reconciled *,
+		    const char *, char *, size_t);
+
+/* calcom.c: Cal.com's API v2, read only (wraps libcurl; calsyncctl only) */
+struct calcom;
+
+struct calcom	*calcom_new(const struct calcom_config *, char *, size_t);
+void		 calcom_free(struct calcom *);
+int		 calcom_get(struct calcom *, struct parser *, const char *,
+		    char **, size_t *, char *, size_t);
+
+/* reconcile.c: calsyncctl reconcile, from a window of Cal.com's bookings */
+struct reconcile_opts {
+	int64_t		 from, to;	/* ms */
+	int		 dry_run;
+};
+
+int		 reconcile_run(struct store *, const struct calcom_config *,
+		    const char *, const struct reconcile_opts *);
 
 /* worker.c */
 int		 worker_run(const struct config *, int, int, struct metrics *);

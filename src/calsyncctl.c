@@ -1,11 +1,13 @@
 /*
  * calsyncctl.c: calsyncctl(8), the operator's tool: sign a body as
  * Cal.com would, check the configuration and the database, list the
- * recent deliveries.
+ * recent deliveries, replay them, reconcile with Cal.com's own record.
  */
 #include "config.h"
 
 #include <errno.h>
+#include <getopt.h>
+#include <time.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -19,7 +21,9 @@ usage(void)
 	    "usage: calsyncctl sign FILE|-\n"
 	    "       calsyncctl check\n"
 	    "       calsyncctl deliveries [-n count] [-o outcome]\n"
-	    "       calsyncctl replay -a | ID ...\n");
+	    "       calsyncctl replay -a | ID ...\n"
+	    "       calsyncctl reconcile [--since DURATION | --from ISO --to ISO]"
+	    " [--dry-run]\n");
 	exit(2);
 }
 
@@ -190,7 +194,7 @@ replay_one(struct store *st, struct verifier *v, struct parser *p,
 		payload_free(&d);
 		rc = store_mark_replayed(st, r->id, a.outcome, a.detail);
 	} else {
-		snprintf(id, sizeof(id), "replay-%lld", r->id);
+		snprintf(id, sizeof(id), REPLAY_ID_PREFIX "%lld", r->id);
 		if (verify_digest(v, r->body, r->len, digest) == -1) {
 			fprintf(stderr, "calsyncctl: delivery %lld: out of "
 			    "memory\n", r->id);
@@ -271,6 +275,114 @@ cmd_replay(int argc, char *argv[])
 	return rc;
 }
 
+/* 90s, 30m, 26h, 7d: a duration up to a year, in ms. */
+static int
+parse_duration(const char *s, int64_t *ms)
+{
+	static const struct { char unit; int64_t ms; } units[] = {
+		{ 's', 1000 }, { 'm', 60000 }, { 'h', 3600000 },
+		{ 'd', 86400000 } };
+	char		 num[16];
+	size_t		 len = strlen(s), i;
+	uint64_t	 n;
+
+	if (len < 2 || len >= sizeof(num))
+		return -1;
+	memcpy(num, s, len - 1);
+	num[len - 1] = '\0';
+	for (i = 0; i < sizeof(units) / sizeof(units[0]); i++)
+		if (s[len - 1] == units[i].unit &&
+		    parse_decimal(num, 366 * 86400000LL / units[i].ms, &n) == 0 &&
+		    n > 0) {
+			*ms = (int64_t)n * units[i].ms;
+			return 0;
+		}
+	return -1;
+}
+
+static int
+parse_when(const char *s, int64_t *ms)
+{
+	return timestamp_parse(s, strlen(s), ms);
+}
+
+/* Refused options: one line, exit 2 (usage and configuration alike). */
+static int
+refuse(const char *what)
+{
+	fprintf(stderr, "calsyncctl: %s\n", what);
+	return 2;
+}
+
+static int
+cmd_reconcile(int argc, char *argv[])
+{
+	static const struct option	 longopts[] = {
+		{ "since",	required_argument,	NULL,	's' },
+		{ "from",	required_argument,	NULL,	'f' },
+		{ "to",		required_argument,	NULL,	't' },
+		{ "dry-run",	no_argument,		NULL,	'n' },
+		{ NULL,		0,			NULL,	0 }
+	};
+	struct reconcile_opts	 o = { TIME_NONE, TIME_NONE, 0 };
+	struct calcom_config	 api;
+	struct config		 cfg;
+	struct store		*st;
+	struct timespec		 now;
+	int64_t			 since = 26 * 3600000LL;
+	char			 err[512];
+	int			 ch, rc;
+
+	while ((ch = getopt_long(argc, argv, "", longopts, NULL)) != -1)
+		switch (ch) {
+		case 's':
+			if (parse_duration(optarg, &since) == -1)
+				return refuse("--since takes a duration such as "
+				    "90m, 26h or 7d (at most 366d)");
+			break;
+		case 'f':
+		case 't':
+			if (parse_when(optarg, ch == 'f' ? &o.from : &o.to) == -1)
+				return refuse("--from and --to take ISO 8601 "
+				    "times with a zone, such as "
+				    "2026-03-01T00:00:00Z");
+			break;
+		case 'n':
+			o.dry_run = 1;
+			break;
+		default:
+			usage();
+		}
+	if (optind != argc)
+		usage();
+	if ((o.from == TIME_NONE) != (o.to == TIME_NONE))
+		return refuse("give --from and --to together");
+	if (o.from != TIME_NONE && o.from >= o.to)
+		return refuse("--from must be before --to");
+	if (o.from == TIME_NONE) {
+		clock_gettime(CLOCK_REALTIME, &now);
+		o.to = (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000;
+		o.from = o.to - since;
+	}
+	if (config_load_calcom(&api, err, sizeof(err)) == -1) {
+		config_free_calcom(&api);
+		return refuse(err);
+	}
+	if (config_load_database(&cfg, err, sizeof(err)) == -1) {
+		config_free_calcom(&api);
+		return refuse(err);
+	}
+	if ((st = store_new(cfg.database_url)) == NULL) {
+		fprintf(stderr, "calsyncctl: out of memory\n");
+		rc = 1;
+	} else
+		rc = reconcile_run(st, &api, cfg.spool_dir, &o);
+	store_free(st);
+	config_free(&cfg);
+	config_free_calcom(&api);
+	return rc;
+}
+
 static const struct {
 	const char	*name;
 	int		(*run)(int, char *[]);
@@ -279,6 +391,7 @@ static const struct {
 	{ "check",	cmd_check },
 	{ "deliveries",	cmd_deliveries },
 	{ "replay",	cmd_replay },
+	{ "reconcile",	cmd_reconcile },
 };
 
 int

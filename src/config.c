@@ -42,7 +42,8 @@ parse_decimal(const char *s, uint64_t max, uint64_t *out)
  * editors and "echo" add it and Cal.com's secret field never holds one.
  */
 static int
-read_secret_file(const char *path, struct secret *s, char *err, size_t errsz)
+read_secret_file(const char *var, const char *path, struct secret *s,
+    char *err, size_t errsz)
 {
 	char	 buf[SECRET_MAX + 1];
 	size_t	 len = 0;
@@ -50,15 +51,15 @@ read_secret_file(const char *path, struct secret *s, char *err, size_t errsz)
 	int	 fd;
 
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1) {
-		snprintf(err, errsz, "CALCOM_WEBHOOK_SECRET_FILE %s: %s",
-		    path, strerror(errno));
+		snprintf(err, errsz, "%s %s: %s", var, path,
+		    strerror(errno));
 		return -1;
 	}
 	while ((n = read(fd, buf + len, sizeof(buf) - len)) > 0)
 		len += (size_t)n;
 	close(fd);
 	if (n == -1 || len > SECRET_MAX) {
-		snprintf(err, errsz, "CALCOM_WEBHOOK_SECRET_FILE %s: %s", path,
+		snprintf(err, errsz, "%s %s: %s", var, path,
 		    n == -1 ? strerror(errno) : "longer than 4096 bytes");
 		return -1;
 	}
@@ -98,7 +99,7 @@ load_secret(const char *name, struct secret *s, char *err, size_t errsz)
 		return -1;
 	}
 	if (file != NULL && *file != '\0') {
-		if (read_secret_file(file, s, err, errsz) == -1)
+		if (read_secret_file(filevar, file, s, err, errsz) == -1)
 			return -1;
 	} else if (value != NULL && *value != '\0') {
 		if ((s->key = strdup(value)) == NULL) {
@@ -170,6 +171,53 @@ config_reload_secrets(struct config *c, char *err, size_t errsz)
 	return config_load_secrets(c->secrets, err, errsz);
 }
 
+/*
+ * calsyncctl reconcile: where Cal.com's API is and its key, under the
+ * webhook secret's rules (CALCOM_API_KEY or CALCOM_API_KEY_FILE, never
+ * both, never empty).  Only https: the key goes in every request.
+ */
+int
+config_load_calcom(struct calcom_config *c, char *err, size_t errsz)
+{
+	const char	*url = getenv("CALCOM_API_URL");
+	const char	*ca = getenv("CALCOM_API_CA_FILE");
+	size_t		 i;
+
+	memset(c, 0, sizeof(*c));
+	c->url = url != NULL && *url != '\0' ? url : CALCOM_API_URL_DEFAULT;
+	c->ca_file = ca != NULL && *ca != '\0' ? ca : NULL;
+	if (strncmp(c->url, "https://", 8) != 0 || c->url[8] == '\0' ||
+	    c->url[strlen(c->url) - 1] == '/' ||
+	    strcspn(c->url, " \t\r\n?#") != strlen(c->url)) {
+		snprintf(err, errsz, "CALCOM_API_URL must be https://HOST[/PATH] "
+		    "without a trailing slash, query or blank, such as %s",
+		    CALCOM_API_URL_DEFAULT);
+		return -1;
+	}
+	if (load_secret("CALCOM_API_KEY", &c->key, err, errsz) == -1)
+		return -1;
+	if (c->key.key == NULL) {
+		snprintf(err, errsz, "no Cal.com API key: set CALCOM_API_KEY "
+		    "or CALCOM_API_KEY_FILE to a key from Cal.com's Settings > "
+		    "Developer > API keys");
+		return -1;
+	}
+	/* It goes in a header line. */
+	for (i = 0; i < c->key.len; i++)
+		if ((unsigned char)c->key.key[i] < 0x21 || c->key.key[i] == 0x7f) {
+			snprintf(err, errsz, "the Cal.com API key holds a blank "
+			    "or a control character: copy it again");
+			return -1;
+		}
+	return 0;
+}
+
+void
+config_free_calcom(struct calcom_config *c)
+{
+	config_free_secret(&c->key);
+}
+
 static int
 load_size(const char *name, uint64_t min, uint64_t max, size_t *out,
     char *err, size_t errsz)
@@ -188,8 +236,9 @@ load_size(const char *name, uint64_t min, uint64_t max, size_t *out,
 	return 0;
 }
 
+/* All but the webhook secrets: what calsyncctl reconcile needs. */
 int
-config_load(struct config *c, char *err, size_t errsz)
+config_load_database(struct config *c, char *err, size_t errsz)
 {
 	const char	*spool = getenv("CALSYNC_SPOOL_DIR");
 
@@ -214,6 +263,14 @@ config_load(struct config *c, char *err, size_t errsz)
 	    err, errsz) == -1 ||
 	    load_size("CALSYNC_PENDING_DAYS", 1, 3650, &c->pending_days,
 	    err, errsz) == -1)
+		return -1;
+	return 0;
+}
+
+int
+config_load(struct config *c, char *err, size_t errsz)
+{
+	if (config_load_database(c, err, errsz) == -1)
 		return -1;
 	return config_load_secrets(c->secrets, err, errsz);
 }

@@ -3,7 +3,9 @@
  * (GET /metrics, Prometheus' text format): deliveries by trigger and
  * outcome, request latency, database errors, worker restarts, and the
  * pending deliveries the notifier last counted.  They live in one
- * anonymous shared mapping made before the workers are forked.
+ * anonymous shared mapping made before the workers are forked.  And what
+ * the last calsyncctl reconcile on this host did: it writes that, in the
+ * same format, to a file in the spool directory, which /metrics adds.
  */
 #include "config.h"
 
@@ -13,9 +15,19 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <time.h>
+#include <unistd.h>
+
 #include <sys/mman.h>
 
 #include "calsync.h"
+
+/* In the spool directory; a dot file, so never taken for a delivery. */
+#define RECONCILED_FILE		".reconcile.prom"
+#define RECONCILED_MAX		4096
 
 /* The triggers counted by name; any other is "other". */
 static const char *const triggers[] = {
@@ -148,11 +160,83 @@ put(char **buf, size_t *len, size_t *cap, const char *fmt, ...)
 }
 
 /*
+ * calsyncctl reconcile, at its end: its summary, written whole (a new
+ * file renamed over the old one) for the workers' /metrics.  ok: whether
+ * every change was read and applied.
+ */
+int
+metrics_write_reconciled(const char *dir, const struct reconciled *r,
+    const char *result, char *err, size_t errsz)
+{
+	char	 tmp[PATH_MAX], path[PATH_MAX];
+	int	 fd, saved;
+
+	if (snprintf(path, sizeof(path), "%s/%s", dir, RECONCILED_FILE) >=
+	    (int)sizeof(path) || snprintf(tmp, sizeof(tmp), "%s.%d", path,
+	    (int)getpid()) >= (int)sizeof(tmp)) {
+		snprintf(err, errsz, "%s: path too long", dir);
+		return -1;
+	}
+	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
+	    0600)) == -1) {
+		snprintf(err, errsz, "%s: %s", tmp, strerror(errno));
+		return -1;
+	}
+	if (dprintf(fd,
+	    "# HELP calsync_reconcile_last_run_timestamp_seconds When "
+	    "calsyncctl reconcile last ran on this host.\n"
+	    "# TYPE calsync_reconcile_last_run_timestamp_seconds gauge\n"
+	    "calsync_reconcile_last_run_timestamp_seconds %lld\n"
+	    "# HELP calsync_reconcile_last_success Whether it read Cal.com "
+	    "and applied every difference (1) or not (0).\n"
+	    "# TYPE calsync_reconcile_last_success gauge\n"
+	    "calsync_reconcile_last_success{result=\"%s\"} %d\n"
+	    "# HELP calsync_reconcile_last_bookings The bookings of its "
+	    "window, by what it found.\n"
+	    "# TYPE calsync_reconcile_last_bookings gauge\n"
+	    "calsync_reconcile_last_bookings{state=\"seen\"} %ld\n"
+	    "calsync_reconcile_last_bookings{state=\"right\"} %ld\n"
+	    "calsync_reconcile_last_bookings{state=\"applied\"} %ld\n"
+	    "calsync_reconcile_last_bookings{state=\"unmatched\"} %ld\n"
+	    "calsync_reconcile_last_bookings{state=\"skipped\"} %ld\n"
+	    "calsync_reconcile_last_bookings{state=\"failed\"} %ld\n",
+	    (long long)time(NULL), result, strcmp(result, "ok") == 0,
+	    r->seen, r->right, r->applied, r->unmatched, r->skipped,
+	    r->failed) < 0 || close(fd) == -1 || rename(tmp, path) == -1) {
+		saved = errno;
+		unlink(tmp);
+		snprintf(err, errsz, "%s: %s", path, strerror(saved));
+		return -1;
+	}
+	return 0;
+}
+
+/* The last reconcile's lines, if one ran: appended as they are. */
+static void
+put_reconciled(char **buf, size_t *len, size_t *cap, const char *dir)
+{
+	char	 path[PATH_MAX], text[RECONCILED_MAX + 1];
+	ssize_t	 n;
+	int	 fd;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, RECONCILED_FILE);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
+		return;
+	n = read(fd, text, RECONCILED_MAX);
+	close(fd);
+	if (n <= 0 || text[n - 1] != '\n')
+		return;
+	text[n] = '\0';
+	put(buf, len, cap, "%s", text);
+}
+
+/*
  * The exposition, in Prometheus' text format 0.0.4; spool is the number of
- * deliveries waiting in this host's spool.  The caller frees it.
+ * deliveries waiting in this host's spool, spool_dir where it is.  The
+ * caller frees it.
  */
 char *
-metrics_render(struct metrics *m, long spool)
+metrics_render(struct metrics *m, long spool, const char *spool_dir)
 {
 	size_t		 len = 0, cap = 8192, t, o, b;
 	unsigned long	 n, cum = 0;
@@ -209,5 +293,6 @@ metrics_render(struct metrics *m, long spool)
 		    "# TYPE calsync_pending_deliveries gauge\n"
 		    "calsync_pending_deliveries %ld\n",
 		    atomic_load(&m->pending));
+	put_reconciled(&buf, &len, &cap, spool_dir);
 	return buf;
 }

@@ -365,22 +365,24 @@ already_set(const struct delivery *d, const struct field *f)
 	}
 }
 
+/* The n fields of table from obj; where names obj in errors. */
 static int
-take_fields(struct delivery *d, struct json_object *payload, char *err,
+take_fields(struct delivery *d, struct json_object *obj,
+    const struct field *table, size_t n, const char *where, char *err,
     size_t errsz)
 {
 	struct json_object	*v;
 	size_t			 i;
 
-	for (i = 0; i < sizeof(fields) / sizeof(fields[0]); i++) {
-		if (already_set(d, &fields[i]))
+	for (i = 0; i < n; i++) {
+		if (already_set(d, &table[i]))
 			continue;
-		v = lookup(payload, fields[i].path);
+		v = lookup(obj, table[i].path);
 		if (v == NULL || json_object_is_type(v, json_type_null))
 			continue;
-		if (take_field(d, &fields[i], v) == -1) {
-			snprintf(err, errsz, "payload.%s must be %s",
-			    fields[i].path, type_words(fields[i].type));
+		if (take_field(d, &table[i], v) == -1) {
+			snprintf(err, errsz, "%s.%s must be %s", where,
+			    table[i].path, type_words(table[i].type));
 			return -1;
 		}
 	}
@@ -392,8 +394,8 @@ take_fields(struct delivery *d, struct json_object *payload, char *err,
  * attendees[].noShow where BOOKING_NO_SHOW_UPDATED says it.
  */
 static int
-take_attendees(struct delivery *d, struct json_object *payload, char *err,
-    size_t errsz)
+take_attendees(struct delivery *d, struct json_object *payload,
+    const char *where, char *err, size_t errsz)
 {
 	struct json_object	*list, *email, *noshow;
 	const char		*s;
@@ -403,20 +405,20 @@ take_attendees(struct delivery *d, struct json_object *payload, char *err,
 	    json_object_is_type(list, json_type_null))
 		return 0;
 	if (!json_object_is_type(list, json_type_array)) {
-		snprintf(err, errsz, "payload.attendees must be an array");
+		snprintf(err, errsz, "%s.attendees must be an array", where);
 		return -1;
 	}
 	if ((n = json_object_array_length(list)) > MAX_ATTENDEES) {
-		snprintf(err, errsz, "payload.attendees has more than %d "
-		    "entries", MAX_ATTENDEES);
+		snprintf(err, errsz, "%s.attendees has more than %d "
+		    "entries", where, MAX_ATTENDEES);
 		return -1;
 	}
 	for (i = 0; i < n; i++) {
 		email = lookup(json_object_array_get_idx(list, i), "email");
 		if (email == NULL ||
 		    take_string(email, F_EMAIL, &s, &len) == -1) {
-			snprintf(err, errsz, "payload.attendees[%zu].email "
-			    "must be %s", i, type_words(F_EMAIL));
+			snprintf(err, errsz, "%s.attendees[%zu].email "
+			    "must be %s", where, i, type_words(F_EMAIL));
 			return -1;
 		}
 		d->no_show[d->nattendees] = -1;
@@ -424,8 +426,8 @@ take_attendees(struct delivery *d, struct json_object *payload, char *err,
 		if (noshow != NULL && !json_object_is_type(noshow,
 		    json_type_null)) {
 			if (!json_object_is_type(noshow, json_type_boolean)) {
-				snprintf(err, errsz, "payload.attendees[%zu]."
-				    "noShow must be true or false", i);
+				snprintf(err, errsz, "%s.attendees[%zu]."
+				    "noShow must be true or false", where, i);
 				return -1;
 			}
 			d->no_show[d->nattendees] =
@@ -645,11 +647,272 @@ payload_parse(struct parser *p, const char *body, size_t len,
 		snprintf(err, errsz, "payload must be a JSON object");
 		return -1;
 	}
-	if (take_fields(d, payload, err, errsz) == -1 ||
-	    take_attendees(d, payload, err, errsz) == -1)
+	if (take_fields(d, payload, fields, sizeof(fields) / sizeof(fields[0]),
+	    "payload", err, errsz) == -1 ||
+	    take_attendees(d, payload, "payload", err, errsz) == -1)
 		return -1;
 	location_resolve(d);
 	return check_booking(d, err, errsz);
+}
+
+/*
+ * A booking of GET /v2/bookings in the names of Cal.com's
+ * BookingOutput_2024_08_13 (calcom/cal.com, packages/platform/types/
+ * bookings/2024-08-13/outputs/booking.output.ts), into the members a
+ * webhook of it fills.  The API has no event type title, only its slug;
+ * hosts[0] is the organizer (take_booking).
+ */
+static const struct field api_fields[] = {
+	{ "uid",			F_UID,		AT(uid) },
+	{ "rescheduledFromUid",		F_UID,		AT(reschedule_uid) },
+	{ "start",			F_TIME,		AT(start) },
+	{ "end",			F_TIME,		AT(end) },
+	{ "duration",			F_MINUTES,	AT(length) },
+	{ "title",			F_TEXT,		AT(title) },
+	{ "eventType.slug",		F_TEXT,		AT(event_slug) },
+	{ "description",		F_TEXT,		AT(description) },
+	{ "bookingFieldsResponses.notes", F_TEXT,	AT(booker_notes) },
+	{ "cancellationReason",		F_TEXT,		AT(cancellation_reason) },
+	{ "guests",			F_EMAILS,	AT(nguests) },
+	{ "reschedulingReason",		F_TEXT,		AT(reschedule_reason) },
+	{ "location",			F_TEXT,		AT(location_sent) },
+	{ "metadata.videoCallUrl",	F_TEXT,		AT(video_url) },
+	{ "meetingUrl",			F_TEXT,		AT(video_data_url) },
+	{ "metadata.trainer_id",	F_UUID,		AT(trainer_id) },
+	{ "metadata.student_id",	F_UUID,		AT(student_id) },
+};
+
+static const char *const statuses[] = {
+	[BOOKING_ACCEPTED] = "accepted",
+	[BOOKING_PENDING] = "pending",
+	[BOOKING_CANCELLED] = "cancelled",
+	[BOOKING_REJECTED] = "rejected",
+};
+
+#define PAGE_MAX	250	/* GetBookingsInput_2024_08_13's take */
+
+const char *
+booking_status_name(enum booking_status s)
+{
+	return statuses[s];
+}
+
+/* An optional timestamp (null: TIME_NONE), or -1 with err set. */
+static int
+take_time(struct json_object *obj, const char *key, const char *where,
+    int64_t *out, char *err, size_t errsz)
+{
+	struct json_object	*v = lookup(obj, key);
+	const char		*s;
+	size_t			 len;
+
+	*out = TIME_NONE;
+	if (v == NULL || json_object_is_type(v, json_type_null))
+		return 0;
+	if (take_string(v, F_TIME, &s, &len) == 0 &&
+	    timestamp_parse(s, len, out) == 0)
+		return 0;
+	snprintf(err, errsz, "%s.%s must be %s", where, key,
+	    type_words(F_TIME));
+	return -1;
+}
+
+/* What only the API says: status, clocks, the organizer, seats. */
+static int
+take_booking_facts(struct booking *b, struct json_object *obj,
+    const char *where, char *err, size_t errsz)
+{
+	struct json_object	*v, *hosts;
+	const char		*s;
+	size_t			 i, len;
+
+	v = lookup(obj, "status");
+	for (i = 0; v != NULL && json_object_is_type(v, json_type_string) &&
+	    i < sizeof(statuses) / sizeof(statuses[0]); i++)
+		if (strcmp(json_object_get_string(v), statuses[i]) == 0)
+			break;
+	if (v == NULL || !json_object_is_type(v, json_type_string) ||
+	    i == sizeof(statuses) / sizeof(statuses[0])) {
+		snprintf(err, errsz, "%s.status must be one of accepted, "
+		    "pending, cancelled, rejected", where);
+		return -1;
+	}
+	b->status = (enum booking_status)i;
+	if (take_time(obj, "createdAt", where, &b->created, err, errsz) == -1 ||
+	    take_time(obj, "updatedAt", where, &b->updated, err, errsz) == -1)
+		return -1;
+	v = lookup(obj, "rescheduledToUid");
+	if (v != NULL && !json_object_is_type(v, json_type_null)) {
+		if (take_string(v, F_UID, &s, &len) == -1) {
+			snprintf(err, errsz, "%s.rescheduledToUid must be %s",
+			    where, type_words(F_UID));
+			return -1;
+		}
+		b->rescheduled_to = s;
+	}
+	if ((hosts = lookup(obj, "hosts")) == NULL ||
+	    !json_object_is_type(hosts, json_type_array)) {
+		snprintf(err, errsz, "%s.hosts must be an array", where);
+		return -1;
+	}
+	if (json_object_array_length(hosts) > 0) {
+		v = lookup(json_object_array_get_idx(hosts, 0), "email");
+		if (v == NULL || take_string(v, F_EMAIL, &s, &len) == -1) {
+			snprintf(err, errsz, "%s.hosts[0].email must be %s",
+			    where, type_words(F_EMAIL));
+			return -1;
+		}
+		b->d.organizer_email = s;
+	}
+	v = lookup(obj, "attendees");
+	for (i = 0; i < b->d.nattendees; i++)
+		if (lookup(json_object_array_get_idx(v, i), "seatUid") != NULL)
+			b->seated = true;
+	return 0;
+}
+
+static int
+take_booking(struct booking *b, struct json_object *obj, size_t i,
+    char *err, size_t errsz)
+{
+	const char	*missing = NULL;
+	char		 where[32];
+
+	snprintf(where, sizeof(where), "data[%zu]", i);
+	b->d.created_at = b->d.start = b->d.end = TIME_NONE;
+	b->d.recur_freq = b->d.recur_interval = b->d.recur_count = -1;
+	if (!json_object_is_type(obj, json_type_object)) {
+		snprintf(err, errsz, "%s must be an object", where);
+		return -1;
+	}
+	if (take_fields(&b->d, obj, api_fields, sizeof(api_fields) /
+	    sizeof(api_fields[0]), where, err, errsz) == -1 ||
+	    take_attendees(&b->d, obj, where, err, errsz) == -1 ||
+	    take_booking_facts(b, obj, where, err, errsz) == -1)
+		return -1;
+	if (b->d.uid == NULL)
+		missing = "uid";
+	else if (b->d.start == TIME_NONE)
+		missing = "start";
+	else if (b->d.end == TIME_NONE)
+		missing = "end";
+	else if (b->created == TIME_NONE)
+		missing = "createdAt";
+	if (missing != NULL) {
+		snprintf(err, errsz, "%s.%s is required", where, missing);
+		return -1;
+	}
+	if (b->d.end <= b->d.start ||
+	    b->d.end - b->d.start > (int64_t)MINUTES_MAX * 60000) {
+		snprintf(err, errsz, "%s.end must be after %s.start, by at "
+		    "most 7 days", where, where);
+		return -1;
+	}
+	b->d.duration = (int)((b->d.end - b->d.start + 30000) / 60000);
+	if (b->d.duration == 0)
+		b->d.duration = 1;
+	b->d.full_booking = b->d.organizer_email != NULL ||
+	    b->d.trainer_id != NULL;
+	location_resolve(&b->d);
+	if ((b->json = strdup(json_object_to_json_string_ext(obj,
+	    JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE))) == NULL) {
+		snprintf(err, errsz, "out of memory");
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * One page of GET /v2/bookings: {"status": "success", "data": [...],
+ * "pagination": {..., "hasNextPage": ...}} (GetBookingsOutput_2024_08_13,
+ * pagination.output.ts).  Every booking is checked: one that breaks a
+ * rule refuses the page, err naming the field.  payload_free_page()
+ * either way.
+ */
+int
+payload_bookings(struct parser *p, const char *body, size_t len,
+    struct bookings_page *page, char *err, size_t errsz)
+{
+	struct json_object	*root, *v, *data;
+	size_t			 i, n;
+
+	memset(page, 0, sizeof(*page));
+	if ((root = parse_json(p, body, len, err, errsz)) == NULL)
+		return -1;
+	page->root = root;
+	v = lookup(root, "status");
+	if (v == NULL || !json_object_is_type(v, json_type_string) ||
+	    strcmp(json_object_get_string(v), "success") != 0) {
+		snprintf(err, errsz, "status must be \"success\"");
+		return -1;
+	}
+	if ((data = lookup(root, "data")) == NULL ||
+	    !json_object_is_type(data, json_type_array) ||
+	    (n = json_object_array_length(data)) > PAGE_MAX) {
+		snprintf(err, errsz, "data must be an array of at most %d "
+		    "bookings", PAGE_MAX);
+		return -1;
+	}
+	v = lookup(root, "pagination.hasNextPage");
+	if (v == NULL || !json_object_is_type(v, json_type_boolean)) {
+		snprintf(err, errsz, "pagination.hasNextPage must be true or "
+		    "false");
+		return -1;
+	}
+	page->more = json_object_get_boolean(v);
+	if (n > 0 && (page->list = calloc(n, sizeof(*page->list))) == NULL) {
+		snprintf(err, errsz, "out of memory");
+		return -1;
+	}
+	for (i = 0; i < n; i++, page->n++)
+		if (take_booking(&page->list[i],
+		    json_object_array_get_idx(data, i), i, err, errsz) == -1) {
+			page->n++;
+			return -1;
+		}
+	return 0;
+}
+
+void
+payload_free_page(struct bookings_page *page)
+{
+	size_t	 i;
+
+	for (i = 0; i < page->n; i++)
+		free(page->list[i].json);
+	free(page->list);
+	json_object_put(page->root);
+	memset(page, 0, sizeof(*page));
+}
+
+/*
+ * What an error answer of Cal.com's API says: {"status": "error",
+ * "error": {"code": ..., "message": ...}} (its HttpExceptionFilter), as
+ * one escaped line.  -1 if the body is not that.
+ */
+int
+payload_api_error(struct parser *p, const char *body, size_t len, char *out,
+    size_t outsz)
+{
+	struct json_object	*root, *code, *msg;
+	char			 err[64], c[128], m[512];
+	int			 rc = -1;
+
+	if ((root = parse_json(p, body, len, err, sizeof(err))) == NULL)
+		return -1;
+	code = lookup(root, "error.code");
+	msg = lookup(root, "error.message");
+	if (code != NULL && json_object_is_type(code, json_type_string) &&
+	    msg != NULL && json_object_is_type(msg, json_type_string)) {
+		log_escape(c, sizeof(c), json_object_get_string(code),
+		    (size_t)json_object_get_string_len(code));
+		log_escape(m, sizeof(m), json_object_get_string(msg),
+		    (size_t)json_object_get_string_len(msg));
+		snprintf(out, outsz, "%s: %s", c, m);
+		rc = 0;
+	}
+	json_object_put(root);
+	return rc;
 }
 
 void

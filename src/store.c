@@ -93,7 +93,10 @@ static const char deliveries_sql[] =
 	" coalesce(uid, '-'), outcome, coalesce(detail, ''),"
 	" pg_catalog.floor(pg_catalog.date_part('epoch',"
 	" pg_catalog.now() OPERATOR(pg_catalog.-) received_at))"
-	"::pg_catalog.int8"
+	"::pg_catalog.int8,"
+	" CASE WHEN pg_catalog.starts_with(request_id, '" RECONCILE_ID_PREFIX "')"
+	" THEN 'reconcile' WHEN pg_catalog.starts_with(request_id, '"
+	REPLAY_ID_PREFIX "') THEN 'replay' ELSE 'webhook' END"
 	" FROM calsync.deliveries WHERE $2::pg_catalog.text IS NULL"
 	" OR outcome OPERATOR(pg_catalog.=) $2"
 	" ORDER BY id DESC LIMIT $1::pg_catalog.int4";
@@ -120,6 +123,20 @@ static const char expire_sql[] =
 
 static const char replay_sql[] =
 	"SELECT outcome, detail FROM calsync.replay($1::pg_catalog.int8)";
+
+/*
+ * What calsync makes of a booking now (calsyncctl reconcile): the fold of
+ * its events as a whole (calsync.fold's row without a student), whether
+ * an appointment came of it, and whether uid $2 is linked to it.
+ */
+static const char known_sql[] =
+	"SELECT w.status, pg_catalog.date_part('epoch', w.scheduled_at)"
+	"::pg_catalog.int8, w.duration_minutes, w.unmatched,"
+	" EXISTS (SELECT FROM calsync.bookings b"
+	" WHERE b.uid OPERATOR(pg_catalog.=) ANY (l.u)),"
+	" $2::pg_catalog.text OPERATOR(pg_catalog.=) ANY (l.u)"
+	" FROM calsync.linked_uids(ARRAY[$1::pg_catalog.text]) AS l (u),"
+	" calsync.fold(l.u) AS w WHERE w.student_id IS NULL";
 
 static const char replayed_sql[] =
 	"UPDATE calsync.deliveries SET outcome = $2, detail = $3,"
@@ -676,15 +693,16 @@ store_print_deliveries(struct store *s, FILE *out, int limit,
 	if (run(s, "listing deliveries", deliveries_sql, 2, v, NULL,
 	    NULL, &res) != OUTCOME_APPLIED)
 		return -1;
-	fprintf(out, "%-8s %-20s %-7s %-24s %-28s %-16s %s\n", "ID",
-	    "RECEIVED", "AGE", "TRIGGER", "UID", "OUTCOME", "DETAIL");
+	fprintf(out, "%-8s %-20s %-7s %-24s %-28s %-16s %-9s %s\n", "ID",
+	    "RECEIVED", "AGE", "TRIGGER", "UID", "OUTCOME", "SOURCE", "DETAIL");
 	for (i = 0; i < PQntuples(res); i++) {
 		format_age(strtoll(PQgetvalue(res, i, 6), NULL, 10), age,
 		    sizeof(age));
-		fprintf(out, "%-8s %-20s %-7s %-24s %-28s %-16s %s\n",
+		fprintf(out, "%-8s %-20s %-7s %-24s %-28s %-16s %-9s %s\n",
 		    PQgetvalue(res, i, 0), PQgetvalue(res, i, 1), age,
 		    PQgetvalue(res, i, 2), PQgetvalue(res, i, 3),
-		    PQgetvalue(res, i, 4), PQgetvalue(res, i, 5));
+		    PQgetvalue(res, i, 4), PQgetvalue(res, i, 7),
+		    PQgetvalue(res, i, 5));
 	}
 	PQclear(res);
 	return 0;
@@ -779,6 +797,34 @@ store_mark_replayed(struct store *s, long long id, enum outcome o,
 	if (run(s, "marking a delivery replayed", replayed_sql, 3, v,
 	    NULL, NULL, &res) != OUTCOME_APPLIED)
 		return -1;
+	PQclear(res);
+	return 0;
+}
+
+int
+store_known(struct store *s, const char *uid, const char *linked,
+    struct known *k)
+{
+	const char	*v[2] = { uid, linked };
+	PGresult	*res;
+
+	memset(k, 0, sizeof(*k));
+	k->start = TIME_NONE;
+	if (run(s, "reading what calsync knows of a booking", known_sql, 2,
+	    v, NULL, NULL, &res) != OUTCOME_APPLIED)
+		return -1;
+	if (PQntuples(res) == 1) {
+		snprintf(k->status, sizeof(k->status), "%s",
+		    PQgetvalue(res, 0, 0));
+		if (!PQgetisnull(res, 0, 1))
+			k->start = strtoll(PQgetvalue(res, 0, 1), NULL, 10) *
+			    1000;
+		k->duration = atoi(PQgetvalue(res, 0, 2));
+		snprintf(k->unmatched, sizeof(k->unmatched), "%s",
+		    PQgetvalue(res, 0, 3));
+		k->has_appointment = strcmp(PQgetvalue(res, 0, 4), "t") == 0;
+		k->linked = strcmp(PQgetvalue(res, 0, 5), "t") == 0;
+	}
 	PQclear(res);
 	return 0;
 }

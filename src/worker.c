@@ -182,7 +182,7 @@ handle_monitoring(struct worker *w, struct request *r)
 	long	 spool = spool_count(w->cfg);
 
 	if (r->route == ROUTE_METRICS) {
-		text = metrics_render(w->metrics, spool);
+		text = metrics_render(w->metrics, spool, w->cfg->spool_dir);
 		request_answer(r, text != NULL ? OUTCOME_APPLIED :
 		    OUTCOME_INTERNAL, "text/plain; version=0.0.4", text);
 		free(text);

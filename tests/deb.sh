@@ -59,7 +59,7 @@ t_is "dpkg-buildpackage -us -uc -b: exit 0" "$rc" 0
 deb=$(echo "$dir"/calsync_*_*.deb)
 t_ok "the .deb is there" test -f "$deb"
 t_like "Depends: the libraries it links, and adduser" \
-    "$(dpkg-deb -f "$deb" Depends)" 'adduser.*libfcgi0ldbl.*libjson-c5.*libpq5.*libssl3'
+    "$(dpkg-deb -f "$deb" Depends)" 'adduser.*libcurl4.*libfcgi0ldbl.*libjson-c5.*libpq5.*libssl3'
 
 # --- install
 t_ok "dpkg -i installs it" dpkg_retry -i "$deb"
@@ -71,6 +71,8 @@ for f in /usr/bin/calsync /usr/bin/calsyncctl \
     /usr/share/calsync/nginx/calsync.conf /usr/share/calsync/nginx/calsync-fastcgi.conf \
     /usr/share/calsync/apache/calsync.conf /usr/share/calsync/apache/method-not-allowed.asis \
     /lib/systemd/system/calsync.socket /lib/systemd/system/calsync.service \
+    /lib/systemd/system/calsync-reconcile.service \
+    /lib/systemd/system/calsync-reconcile.timer \
     /etc/calsync/calsync.env; do
 	t_ok "dpkg -L: $f" grep -qx "$f" <<<"$files"
 	t_ok "on disk: $f" test -e "$f"
@@ -102,10 +104,17 @@ t_like "calsync.service runs /usr/bin/calsync" \
     "$(sed -n 's/^ExecStart=//p' /lib/systemd/system/calsync.service)" '^/usr/bin/calsync -w 4$'
 if command -v systemd-analyze >/dev/null; then
 	out=$(systemd-analyze verify /lib/systemd/system/calsync.socket \
-	    /lib/systemd/system/calsync.service 2>&1)
+	    /lib/systemd/system/calsync.service \
+	    /lib/systemd/system/calsync-reconcile.service \
+	    /lib/systemd/system/calsync-reconcile.timer 2>&1)
 	t_is "systemd-analyze verify on the installed units: nothing to say" "$out" ""
 fi
 t_ok "calsync.socket is enabled" test -L /etc/systemd/system/sockets.target.wants/calsync.socket
+t_like "calsync-reconcile.service runs /usr/bin/calsyncctl reconcile" \
+    "$(sed -n 's/^ExecStart=//p' /lib/systemd/system/calsync-reconcile.service)" \
+    '^/usr/bin/calsyncctl reconcile --since 26h$'
+t_not "calsync-reconcile.timer is not enabled (it needs an API key first)" \
+    test -L /etc/systemd/system/timers.target.wants/calsync-reconcile.timer
 t_ok "the Apache site finds its 405 document where the package put it" \
     grep -q '^	Define CALSYNC_SHARE /usr/share/calsync/apache$' /usr/share/calsync/apache/calsync.conf
 

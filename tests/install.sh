@@ -108,7 +108,9 @@ t_is "$spool: calsync's, 0700" "$(stat -c '%U:%G %a' "$spool" 2>&1)" \
 if command -v systemd-analyze >/dev/null; then
 	out=$(MANPATH=/usr/local/share/man systemd-analyze verify --man=no \
 	    /usr/local/share/calsync/systemd/calsync.socket \
-	    /usr/local/share/calsync/systemd/calsync.service 2>&1)
+	    /usr/local/share/calsync/systemd/calsync.service \
+	    /usr/local/share/calsync/systemd/calsync-reconcile.service \
+	    /usr/local/share/calsync/systemd/calsync-reconcile.timer 2>&1)
 	t_is "systemd-analyze verify on the installed units (ExecStart: the installed calsync)" \
 	    "$out" ""
 fi

@@ -831,6 +831,83 @@ answer_cases(void)
 	}
 }
 
+/* GET /v2/bookings pages: Cal.com's shape read, a bad one refused by name. */
+#define API_BOOKING(start, extra) "{\"id\":1,\"uid\":\"u1\",\"title\":\"T\"," \
+	"\"hosts\":[{\"id\":1,\"email\":\"guilherme@gapersonal.com\"}]," \
+	"\"status\":\"cancelled\",\"start\":" start "," \
+	"\"end\":\"2026-12-01T11:00:00.000Z\",\"duration\":60," \
+	"\"eventType\":{\"id\":7,\"slug\":\"personal-training-session\"}," \
+	"\"location\":\"Studio\",\"createdAt\":\"2026-11-30T10:00:00.000Z\"," \
+	"\"updatedAt\":null,\"rescheduledToUid\":\"u2\"," \
+	"\"attendees\":[{\"name\":\"Ana\",\"email\":\"ana@example.com\"," \
+	"\"absent\":false}]" extra "}"
+#define API_PAGE(b, more) "{\"status\":\"success\",\"data\":[" b "]," \
+	"\"pagination\":{\"totalItems\":1,\"hasNextPage\":" more "}}"
+
+static const struct {
+	const char	*body;
+	const char	*err;	/* NULL: read */
+} pages[] = {
+	{ API_PAGE(API_BOOKING("\"2026-12-01T10:00:00.000Z\"", ""), "true"),
+	  NULL },
+	{ API_PAGE(API_BOOKING("\"tomorrow\"", ""), "false"),
+	  "data[0].start must be an ISO 8601 timestamp with a zone" },
+	{ API_PAGE(API_BOOKING("\"2026-12-01T10:00:00.000Z\"",
+	  ",\"status\":\"done\""), "false"), "data[0].status must be one of" },
+	{ "{\"status\":\"success\",\"data\":[],\"pagination\":{}}",
+	  "pagination.hasNextPage must be true or false" },
+	{ "{\"status\":\"error\",\"error\":{\"code\":\"X\",\"message\":\"m\"}}",
+	  "status must be \"success\"" },
+	{ "{\"status\":\"success\",\"data\":[", "body is not valid JSON" },
+	{ API_PAGE("{\"uid\":\"u1\"}", "false"), "data[0].status must be one of" },
+};
+
+static void
+page_cases(struct parser *p)
+{
+	struct bookings_page	 pg;
+	char			 err[256];
+	size_t			 i;
+	int			 rc;
+
+	for (i = 0; i < sizeof(pages) / sizeof(pages[0]); i++) {
+		err[0] = '\0';
+		rc = payload_bookings(p, pages[i].body, strlen(pages[i].body),
+		    &pg, err, sizeof(err));
+		if (pages[i].err == NULL) {
+			ok(rc == 0, "page %zu: read (%s)", i, err);
+			if (rc == 0 && pg.n == 1) {
+				const struct booking *b = &pg.list[0];
+
+				is_str(b->d.uid, "u1", "page %zu: uid", i);
+				is_int(b->status, BOOKING_CANCELLED,
+				    "page %zu: status", i);
+				is_int(b->d.duration, 60, "page %zu: duration", i);
+				is_int(b->updated, TIME_NONE,
+				    "page %zu: updatedAt null", i);
+				is_str(b->rescheduled_to, "u2",
+				    "page %zu: rescheduledToUid", i);
+				is_str(b->d.organizer_email,
+				    "guilherme@gapersonal.com",
+				    "page %zu: hosts[0] is the organizer", i);
+				is_str(b->d.event_slug, "personal-training-session",
+				    "page %zu: eventType.slug", i);
+				ok(pg.more, "page %zu: hasNextPage", i);
+				ok(b->json != NULL && strstr(b->json,
+				    "\"uid\":\"u1\"") != NULL,
+				    "page %zu: the booking kept as sent", i);
+			} else
+				ok(0, "page %zu: one booking", i);
+		} else
+			ok(rc == -1 && strstr(err, pages[i].err) != NULL,
+			    "page %zu: refused: %s", i, err);
+		payload_free_page(&pg);
+	}
+	rc = payload_api_error(p, pages[4].body, strlen(pages[4].body), err,
+	    sizeof(err));
+	ok(rc == 0 && strcmp(err, "X: m") == 0, "Cal.com's error: %s", err);
+}
+
 int
 main(void)
 {
@@ -841,6 +918,7 @@ main(void)
 		return tap_done();
 	parse_cases(p);
 	reuse_cases(p);
+	page_cases(p);
 	/* As for payload_free: a crash here kills the run before its plan. */
 	payload_parser_free(p);
 	payload_parser_free(NULL);

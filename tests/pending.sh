@@ -121,7 +121,7 @@ t_like "metrics: expired by this host" "$m" '^calsync_pending_expired_total 1$'
 out=$(ctl deliveries -o pending)
 t_not "deliveries -o pending: the expired one is gone" grep -q "$never" <<<"$out"
 t_like "deliveries -o expired: lists it" "$(ctl deliveries -o expired)" \
-    " BOOKING_REJECTED +$never +expired +its booking never arrived"
+    " BOOKING_REJECTED +$never +expired +webhook +its booking never arrived"
 t_is "expire_pending again: nothing more (idempotent)" \
     "$(sql "SELECT arrived, expired, pending FROM calsync.expire_pending('30 days')")" "0|0|2"
 t_is "the calsync role may run it" \

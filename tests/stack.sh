@@ -582,6 +582,13 @@ stack_restart_calsync()
 	_stack_save || _stack_fail "cannot write $STACK_DIR/stack.env"
 }
 
+# stack_stop_calsync: calsync away (nginx answers 502), until
+# stack_restart_calsync.
+stack_stop_calsync()
+{
+	_stack_stop_calsync
+}
+
 # stack_load [DIR]: take over the variables of a stack started by another
 # shell (DIR defaults to STACK_DIR).
 stack_load()

@@ -26,8 +26,13 @@ mkdir "$dir/units"
 cp "$top_srcdir/systemd/calsync.socket" "$dir/units/"
 sed "s|@bindir@|$top_builddir/src|g" "$top_srcdir/systemd/calsync.service.in" \
     >"$dir/units/calsync.service"
+cp "$top_srcdir/systemd/calsync-reconcile.timer" "$dir/units/"
+sed "s|@bindir@|$top_builddir/src|g" "$top_srcdir/systemd/calsync-reconcile.service.in" \
+    >"$dir/units/calsync-reconcile.service"
 socket=$dir/units/calsync.socket
 service=$dir/units/calsync.service
+reconcile=$dir/units/calsync-reconcile.service
+timer=$dir/units/calsync-reconcile.timer
 
 # verify runs man(1) for each Documentation= page: let it find ours.
 mkdir -p "$dir/man/man8"
@@ -35,7 +40,8 @@ cp "$top_srcdir"/man/*.8 "$dir/man/man8/"
 man_opt=--man=yes
 command -v man >/dev/null || man_opt=--man=no
 out=$(cd "$dir/units" && MANPATH=$dir/man \
-    systemd-analyze verify "$man_opt" ./calsync.socket ./calsync.service 2>&1)
+    systemd-analyze verify "$man_opt" ./calsync.socket ./calsync.service \
+    ./calsync-reconcile.service ./calsync-reconcile.timer 2>&1)
 rc=$?
 t_is "systemd-analyze verify: exit 0" "$rc" 0
 t_is "systemd-analyze verify: not one warning" "$out" ""
@@ -43,6 +49,10 @@ t_is "systemd-analyze verify: not one warning" "$out" ""
 out=$(systemd-analyze security --offline=yes --threshold=20 "$service" 2>&1)
 rc=$?
 t_is "systemd-analyze security: exposure at most 2.0 (--threshold=20)" "$rc" 0
+[ "$rc" = 0 ] || printf '# %s\n' "$(tail -n 1 <<<"$out")"
+out=$(systemd-analyze security --offline=yes --threshold=20 "$reconcile" 2>&1)
+rc=$?
+t_is "systemd-analyze security of calsync-reconcile.service: at most 2.0" "$rc" 0
 [ "$rc" = 0 ] || printf '# %s\n' "$(tail -n 1 <<<"$out")"
 
 # What calsync relies on (see calsync.service.in for why).
@@ -71,6 +81,18 @@ t_is "calsync.service: the spool in its own state directory" \
     "calsync CALSYNC_SPOOL_DIR=%S/calsync"
 t_is "calsync.service: SIGTERM, 30 s" \
     "$(key "$service" KillSignal) $(key "$service" TimeoutStopSec)" "SIGTERM 30"
+
+t_is "calsync-reconcile.timer: hourly, a missed run at boot" \
+    "$(key "$timer" OnCalendar) $(key "$timer" Persistent)" "hourly true"
+t_is "calsync-reconcile.service: 26 hours back, once a run" \
+    "$(key "$reconcile" Type) $(key "$reconcile" ExecStart)" \
+    "oneshot $top_builddir/src/calsyncctl reconcile --since 26h"
+t_is "calsync-reconcile.service: the API key as a credential" \
+    "$(key "$reconcile" LoadCredential) $(key "$reconcile" Environment | grep KEY)" \
+    "calcom-api-key:/etc/calsync/calcom-api-key CALCOM_API_KEY_FILE=%d/calcom-api-key"
+t_is "calsync-reconcile.service: calsync's user and state directory (for /metrics)" \
+    "$(key "$reconcile" User) $(key "$reconcile" StateDirectory) $(key "$reconcile" Environment | grep SPOOL)" \
+    "calsync calsync CALSYNC_SPOOL_DIR=%S/calsync"
 
 built=$top_builddir/systemd/calsync.service
 if [ -f "$built" ]; then
