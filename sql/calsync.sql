@@ -433,16 +433,18 @@ BEGIN
 	-- BOOKING_CANCELLED for the occurrence whose link was used), and the
 	-- trainer's approval of a series, one BOOKING_CREATED for the first
 	-- occurrence with the count approved (all of its requests became
-	-- ACCEPTED).  The clock of a cancel is its createdAt, Cal.com's now.
-	-- Only of occurrences booked before it: a series booked afterwards
-	-- (the same student, trainer, type and weekday) is not that one.
+	-- ACCEPTED).  The clock of a cancel is its createdAt, Cal.com's now;
+	-- it cancels an occurrence that then starts from that moment on, at
+	-- its time then: Cal.com keeps a rescheduled occurrence in its series
+	-- (recurringEventId) at its new time.  Only of occurrences booked
+	-- before it: a series booked afterwards (the same student, trainer,
+	-- type and weekday) is not that one.
 	FOR e IN SELECT * FROM calsync.events x WHERE x.uid = ANY (p_uids)
 	    UNION ALL
 	    SELECT * FROM calsync.events x WHERE v_own.series IS NOT NULL
 	    AND x.series = v_own.series AND NOT x.uid = ANY (p_uids)
 	    AND x.clock > v_own.clock
-	    AND ((x.trigger = 'BOOKING_CANCELLED' AND
-	        v_own.start_at >= x.clock AT TIME ZONE 'UTC')
+	    AND (x.trigger = 'BOOKING_CANCELLED'
 	    OR (x.trigger = 'BOOKING_CREATED' AND v_request AND
 	        v_own.start_at >= x.start_at AND v_own.start_at < x.start_at +
 	        calsync.series_step(x.recurring) *
@@ -455,7 +457,9 @@ BEGIN
 				v_duration := coalesce(v_duration, v_own.duration);
 				v_location := coalesce(v_location, v_own.location);
 				v_status := coalesce(v_status, 'scheduled');
-			ELSIF v_status IS NOT NULL THEN
+			ELSIF v_status IS NOT NULL AND
+			    coalesce(v_start, v_own.start_at) >=
+			    e.clock AT TIME ZONE 'UTC' THEN
 				-- Cancelled with the rest of the series (a request
 				-- never approved has no appointment to cancel).
 				IF v_status IS DISTINCT FROM 'cancelled' THEN

@@ -149,6 +149,37 @@ t_is "replaying twice changes nothing" "$(appointment "$u" count\(\*\))" 1
 t_not "deliveries -o unmatched no longer lists it" \
     grep -q "$u" <<<"$(CALCOM_WEBHOOK_SECRET=x "$CTL" deliveries -o unmatched)"
 
+# --- a weekly series: Cal.com keeps a rescheduled occurrence in its series
+# at its new time, so "cancel all remaining" cancels it if it then starts
+# from that moment on, whatever its first time.  Three Tuesdays from
+# 2026-12-01; the first moved to Thursday 3rd, the third to Wednesday 2nd
+# 09:00; then "cancel all remaining" from the second's link on the 2nd at
+# noon: the first (now the 3rd) and the second cancelled, the third (now
+# past) stays.
+for order in "B1 B2 B3 R1 R3 X2" "X2 R3 R1 B3 B2 B1"; do
+	u1=$(new_uid) u2=$(new_uid) u3=$(new_uid) v1=$(new_uid) v3=$(new_uid)
+	for step in $order; do
+		case $step in
+		B?) n=${step#B}
+		    u=$(eval echo "\$u$n")
+		    day=2026-12-$(printf %02d $((7 * n - 6)))
+		    f=$(body series_created UID="$u" COUNT=3 START="${day}T10:00:00Z" \
+		        END="${day}T11:00:00Z" CREATED_AT="$(at "$n")") ;;
+		R1) f=$(body rescheduled UID="$v1" ORIG="$u1" START=2026-12-03T10:00:00Z \
+		        END=2026-12-03T11:00:00Z CREATED_AT="$(at 10)") ;;
+		R3) f=$(body rescheduled UID="$v3" ORIG="$u3" START=2026-12-02T09:00:00Z \
+		        END=2026-12-02T10:00:00Z CREATED_AT="$(at 11)") ;;
+		X2) f=$(body series_cancelled UID="$u2" COUNT=10 REASON="Moving away" \
+		        START=2026-12-08T10:00:00+00:00 END=2026-12-08T11:00:00+00:00 \
+		        CREATED_AT=2026-12-02T12:00:00.000Z) ;;
+		esac
+		post "$f"
+	done
+	t_is "series, $order: cancel all remaining judges a rescheduled occurrence by its new time" \
+	    "$(for u in "$u1" "$u2" "$u3"; do appointment "$u" "status || ' ' || scheduled_at"; done | tr '\n' ,)" \
+	    "cancelled 2026-12-03 10:00:00,cancelled 2026-12-08 10:00:00,scheduled 2026-12-02 09:00:00,"
+done
+
 # --- the property: any order, duplicates, many workers, two hosts
 # A second pool on another socket, as a second host would run.
 SOCK2=$STACK_DIR/pool2.sock
