@@ -306,8 +306,10 @@ class_flow()
 	for step in $1; do
 		case $step in
 		JA) f=$(body seat_created UID="$CLASS" SEAT="$s_ana" NAME=Ana \
+		    NOTES="Ana: mind my knee" \
 		    STUDENT=ana@example.com CREATED_AT="$(class_at 0)" $when) ;;
 		JB) f=$(body seat_created UID="$CLASS" SEAT="$s_bruno" NAME=Bruno \
+		    NOTES="Bruno: my first class" \
 		    STUDENT=Bruno.Lima@example.com CREATED_AT="$(class_at 10)" $when) ;;
 		JC) f=$(body seat_created UID="$CLASS" SEAT="$s_carla" NAME=Carla \
 		    STUDENT=carla@example.com CREATED_AT="$(class_at 20)" $when) ;;
@@ -336,6 +338,15 @@ for order in "JA JB JC LB LC" "LC LB JC JB JA" "JB LB JC JA LC"; do
 	show "group class, three join and two leave, delivered $order" "$CLASS"
 	t_is "group class, $order: three join, two leave: one appointment each, only the leavers cancelled, each with their reason" \
 	    "$rows" "$two_left"
+	t_is "group class, $order: each appointment has what its student wrote on their seat, only" \
+	    "$(sql "SELECT lower(u.email), a.notes LIKE '%Ana: mind my knee%',
+	        a.notes LIKE '%Bruno: my first class%'
+	        FROM public.appointments a JOIN public.users u ON u.id = a.student_id
+	        WHERE a.id IN (SELECT b.appointment_id FROM calsync.bookings b
+	        WHERE b.uid = '$CLASS') ORDER BY 1")" \
+	    "ana@example.com|t|f
+bruno.lima@example.com|f|t
+carla@example.com|f|f"
 	case $order in
 	"JA JB JC LB LC") t_is "... each seat and each leave applied" \
 	    "$(journal "$CLASS")" applied,applied,applied,applied,applied
