@@ -149,6 +149,39 @@ t_is "replaying twice changes nothing" "$(appointment "$u" count\(\*\))" 1
 t_not "deliveries -o unmatched no longer lists it" \
     grep -q "$u" <<<"$(CALCOM_WEBHOOK_SECRET=x "$CTL" deliveries -o unmatched)"
 
+# --- replay of a series: a student not registered yet books three Tuesdays
+# from 2026-12-01 and then cancels all remaining from the second's link on
+# Saturday 5th: all four 422.  Registered, one occurrence replayed alone
+# gets the cancel too; replaying the rest, the first stays scheduled.
+sv=(x "$(new_uid)" "$(new_uid)" "$(new_uid)")
+for n in 1 2 3; do
+	day=2026-12-$(printf %02d $((7 * n - 6)))
+	f=$(body series_created UID="${sv[n]}" COUNT=3 STUDENT=series.student@example.com \
+	    START="${day}T10:00:00Z" END="${day}T11:00:00Z" CREATED_AT="$(at "$n")")
+	sed -i 's/additional-guest@example.com/nobody@example.com/g' "$f"
+	post "$f"
+	codes="${codes:-}$STATUS,"
+done
+f=$(body series_cancelled UID="${sv[2]}" COUNT=3 STUDENT=series.student@example.com \
+    REASON="Moving away" START=2026-12-08T10:00:00+00:00 END=2026-12-08T11:00:00+00:00 \
+    CREATED_AT=2026-12-05T12:15:00.000Z)
+sed -i 's/additional-guest@example.com/nobody@example.com/g' "$f"
+post "$f"
+t_is "a series of a student not registered yet: every delivery 422" "$codes$STATUS" 422,422,422,422
+sql "INSERT INTO public.users (id, email, password_hash, role, full_name,
+    inserted_at, updated_at)
+    VALUES ('77777777-7777-4777-8777-777777777777', 'Series.Student@example.com',
+    '!test:no-password', 'student', 'Series Student', now(), now())" >/dev/null
+id=$(sql "SELECT id FROM calsync.deliveries WHERE uid = '${sv[3]}'")
+t_like "replay of the third occurrence: applied" \
+    "$(CALCOM_WEBHOOK_SECRET=x "$CTL" replay "$id")" "^$id +applied"
+t_is "... cancelled by the cancel all remaining Cal.com sent meanwhile" \
+    "$(appointment "${sv[3]}" "status || '|' || cancellation_reason")" "cancelled|Moving away"
+CALCOM_WEBHOOK_SECRET=x "$CTL" replay -a >/dev/null
+t_is "replay -a: the first occurrence scheduled, the second and third cancelled" \
+    "$(for n in 1 2 3; do appointment "${sv[n]}" status; done | tr '\n' ,)" \
+    "scheduled,cancelled,cancelled,"
+
 # --- a weekly series: Cal.com keeps a rescheduled occurrence in its series
 # at its new time, so "cancel all remaining" cancels it if it then starts
 # from that moment on, whatever its first time.  Three Tuesdays from
