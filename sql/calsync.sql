@@ -411,7 +411,8 @@ DECLARE
 	v_seated	boolean := calsync.seated(p_uids);
 	v_seats		text[] := '{}';	-- a class, per student: the seat,
 	v_left		timestamp(0)[] := '{}';	-- when they left (NULL: in),
-	v_why		text[] := '{}';	-- and why
+	v_why		text[] := '{}';	-- and why,
+	v_notes		text[] := '{}';	-- and what they wrote on their seat
 	f		record;
 	v_reasons	text[] := '{}';	-- "Reschedule reason: ..." lines
 	v_line		text;
@@ -433,16 +434,18 @@ BEGIN
 	-- BOOKING_CANCELLED for the occurrence whose link was used), and the
 	-- trainer's approval of a series, one BOOKING_CREATED for the first
 	-- occurrence with the count approved (all of its requests became
-	-- ACCEPTED).  The clock of a cancel is its createdAt, Cal.com's now.
-	-- Only of occurrences booked before it: a series booked afterwards
-	-- (the same student, trainer, type and weekday) is not that one.
+	-- ACCEPTED).  The clock of a cancel is its createdAt, Cal.com's now;
+	-- it cancels an occurrence that then starts from that moment on, at
+	-- its time then: Cal.com keeps a rescheduled occurrence in its series
+	-- (recurringEventId) at its new time.  Only of occurrences booked
+	-- before it: a series booked afterwards (the same student, trainer,
+	-- type and weekday) is not that one.
 	FOR e IN SELECT * FROM calsync.events x WHERE x.uid = ANY (p_uids)
 	    UNION ALL
 	    SELECT * FROM calsync.events x WHERE v_own.series IS NOT NULL
 	    AND x.series = v_own.series AND NOT x.uid = ANY (p_uids)
 	    AND x.clock > v_own.clock
-	    AND ((x.trigger = 'BOOKING_CANCELLED' AND
-	        v_own.start_at >= x.clock AT TIME ZONE 'UTC')
+	    AND (x.trigger = 'BOOKING_CANCELLED'
 	    OR (x.trigger = 'BOOKING_CREATED' AND v_request AND
 	        v_own.start_at >= x.start_at AND v_own.start_at < x.start_at +
 	        calsync.series_step(x.recurring) *
@@ -455,7 +458,9 @@ BEGIN
 				v_duration := coalesce(v_duration, v_own.duration);
 				v_location := coalesce(v_location, v_own.location);
 				v_status := coalesce(v_status, 'scheduled');
-			ELSIF v_status IS NOT NULL THEN
+			ELSIF v_status IS NOT NULL AND
+			    coalesce(v_start, v_own.start_at) >=
+			    e.clock AT TIME ZONE 'UTC' THEN
 				-- Cancelled with the rest of the series (a request
 				-- never approved has no appointment to cancel).
 				IF v_status IS DISTINCT FROM 'cancelled' THEN
@@ -504,11 +509,14 @@ BEGIN
 					v_seats := array_append(v_seats, e.seat);
 					v_left := array_append(v_left, NULL);
 					v_why := array_append(v_why, NULL);
+					v_notes := array_append(v_notes,
+					    e.booker_notes);
 				ELSIF v_left[i] IS NOT NULL AND
 				    e.seat IS DISTINCT FROM v_seats[i] THEN
 					v_seats[i] := e.seat;
 					v_left[i] := NULL;
 					v_why[i] := NULL;
+					v_notes[i] := e.booker_notes;
 				END IF;
 			END LOOP;
 		WHEN 'BOOKING_REQUESTED' THEN
@@ -619,18 +627,22 @@ BEGIN
 	    FROM calsync.event_types t
 	    WHERE t.name IN (lower(v_base.event_type), lower(v_base.event_slug))
 	    ORDER BY t.name = lower(v_base.event_type) DESC LIMIT 1);
-	-- Notes: the "cal.com:<uid>" lines (the Phoenix app finds bookings by
-	-- them), the title, and what is this booking's own: the booker's notes
-	-- and guests as booked, and the reschedule reasons.  Never the event
-	-- type's description, the same for every booking of the type.
-	r.notes := concat_ws(E'\n',
-	    (SELECT string_agg('cal.com:' || u, E'\n' ORDER BY n)
-	     FROM unnest(v_uids) WITH ORDINALITY AS x (u, n)),
-	    nullif(v_base.title, ''), nullif(btrim(v_base.booker_notes), ''),
-	    'Guests: ' || nullif(array_to_string(v_base.guests, ', '), ''),
-	    nullif(array_to_string(v_reasons, E'\n'), ''));
 	FOR i IN 1 .. cardinality(v_ids) LOOP
 		r.student_id := v_ids[i];
+		-- Notes: the "cal.com:<uid>" lines (the Phoenix app finds
+		-- bookings by them), the title, and what is this booking's own:
+		-- the booker's notes (in a class, what this student wrote on
+		-- their seat) and guests as booked, and the reschedule reasons.
+		-- Never the event type's description, the same for every
+		-- booking of the type.
+		r.notes := concat_ws(E'\n',
+		    (SELECT string_agg('cal.com:' || u, E'\n' ORDER BY n)
+		     FROM unnest(v_uids) WITH ORDINALITY AS x (u, n)),
+		    nullif(v_base.title, ''), nullif(btrim(CASE
+		    WHEN cardinality(v_seats) > 0 THEN v_notes[i]
+		    ELSE v_base.booker_notes END), ''),
+		    'Guests: ' || nullif(array_to_string(v_base.guests, ', '), ''),
+		    nullif(array_to_string(v_reasons, E'\n'), ''));
 		r.status := CASE WHEN v_status = 'cancelled' OR
 		    v_left[i] IS NOT NULL THEN 'cancelled'
 		    WHEN (v_noshow ->> v_emails[i])::boolean THEN 'no_show'

@@ -1,5 +1,6 @@
 # shellcheck shell=bash
-# tests/histories.sh: random booking histories as Cal.com can send them,
+# tests/histories.sh: random booking histories as Cal.com can send them
+# (plain bookings, reschedules, group classes, weekly series),
 # for the order property test (tests/order.sh) and the same property
 # through pgbouncer (tests/pgbouncer.sh).  Source it after tests/tap.sh.
 # history N writes history N's bodies in createdAt order; reset empties
@@ -63,6 +64,120 @@ class_history()
 	for s in "${out[@]}"; do echo "$uid|$s|cancelled"; done >>"$STACK_DIR/h.$n.seats"
 }
 
+# series_history N T: a weekly series of one student into $STACK_DIR/h.N
+# from createdAt T on, as Cal.com sends it: a BOOKING_CREATED per
+# occurrence, each with its own uid and recurringEvent; or, when the
+# event type needs approval, a BOOKING_REQUESTED per occurrence and, if
+# the trainer accepts, one BOOKING_CREATED for the first uid with
+# recurringEvent.count = how many.  Then, in any mix: one occurrence
+# cancelled alone (no recurringEvent), one rescheduled (a plain
+# BOOKING_RESCHEDULED, to another hour of its day: Cal.com keeps it in
+# the series), and "cancel all remaining" from the link of an occurrence
+# still to come: one BOOKING_CANCELLED with recurringEvent (the event
+# type's count), sent at 12:15 of an occurrence's day, after which
+# Cal.com has cancelled every occurrence starting from then and sends
+# nothing more.
+series_history()
+{
+	local n=$1 t=$2 s count first hour i k j new moment link
+	local uids=() starts=() state=() chains=() template=series_created
+	: >"$STACK_DIR/h.$n.series.kind"
+	s=${STUDENTS[RANDOM % 3]}
+	count=$((2 + RANDOM % 4))
+	first=2026-12-0$((1 + RANDOM % 7))
+	hour=1$((RANDOM % 8))
+	[ $((RANDOM % 3)) = 0 ] && template=series_requested
+	for i in $(seq 0 $((count - 1))); do
+		uids[i]=$(new_uid)
+		chains[i]=${uids[i]}
+		starts[i]=$(date -u -d "$first $hour:00 UTC + $((7 * i)) days" +%Y-%m-%dT%H:%M:%SZ)
+		state[i]=scheduled
+		t=$((t + 1))
+		body "$template" UID="${uids[i]}" STUDENT="$s" COUNT="$count" \
+		    START="${starts[i]}" END="${starts[i]/T$hour/T2$((hour % 4))}" \
+		    CREATED_AT="$(at $t)" >>"$STACK_DIR/h.$n"
+	done
+	if [ "$template" = series_requested ]; then
+		if [ $((RANDOM % 3)) = 0 ]; then	# not approved yet
+			for i in "${!uids[@]}"; do state[i]=none; done
+			k=0
+		else
+			t=$((t + 1 + RANDOM % 3))
+			body series_created UID="${uids[0]}" STUDENT="$s" \
+			    COUNT="$count" START="${starts[0]}" \
+			    END="${starts[0]/T$hour/T2$((hour % 4))}" \
+			    CREATED_AT="$(at $t)" >>"$STACK_DIR/h.$n"
+			echo approved >"$STACK_DIR/h.$n.series.kind"
+			k=$((RANDOM % 4))
+		fi
+	else
+		k=$((RANDOM % 4))
+	fi
+	for _ in $(seq "$k"); do
+		t=$((t + 1 + RANDOM % 3))
+		i=$((RANDOM % count))
+		case $((RANDOM % 3)) in
+		0)	# one occurrence cancelled alone
+			[ "${state[i]}" = cancelled ] && continue
+			body cancelled UID="${uids[i]}" STUDENT="$s" REASON="sick $t" \
+			    CREATED_AT="$(at $t)" >>"$STACK_DIR/h.$n"
+			state[i]=cancelled ;;
+		1)	# one occurrence rescheduled to another hour of its day
+			[ "${state[i]}" = cancelled ] && continue
+			new=$(new_uid)
+			j=$(printf %02d $((6 + RANDOM % 15)))
+			f=$(body rescheduled UID="$new" ORIG="${uids[i]}" STUDENT="$s" \
+			    START="${starts[i]%T*}T$j:30:00Z" \
+			    END="${starts[i]%T*}T23:00:00Z" CREATED_AT="$(at $t)")
+			echo "$f" >>"$STACK_DIR/h.$n"
+			starts[i]=${starts[i]%T*}T$j:30:00Z
+			uids[i]=$new
+			chains[i]="${chains[i]} $new" ;;
+		2)	# cancel all remaining, from an occurrence still to come
+			moment="${starts[i]%T*}T12:15:00"
+			link=
+			for j in "${!uids[@]}"; do
+				[ "${state[j]}" = scheduled ] &&
+				    [[ ! ${starts[j]%Z} < $moment ]] &&
+				    link=${link:-$j}
+			done
+			[ -z "$link" ] && continue
+			body series_cancelled UID="${uids[link]}" STUDENT="$s" \
+			    COUNT=$((count + RANDOM % 3)) REASON="moving $t" \
+			    START="${starts[link]%Z}+00:00" \
+			    END="${starts[link]%T*}T23:00:00+00:00" \
+			    CREATED_AT="$moment.000Z" >>"$STACK_DIR/h.$n"
+			for j in "${!uids[@]}"; do
+				[[ ! ${starts[j]%Z} < $moment ]] && state[j]=cancelled
+			done
+			break ;;	# the series is over
+		esac
+	done
+	printf '%s\n' "${chains[@]}" >>"$STACK_DIR/h.$n.chains"
+	# what the trainer must see: each occurrence at its time, cancelled
+	# if cancelled; none for requests not approved
+	for i in "${!uids[@]}"; do
+		if [ "${state[i]}" = none ]; then
+			echo "${chains[i]%% *}|none|-"
+		else
+			echo "${chains[i]%% *}|${state[i]}|${starts[i]}"
+		fi
+	done >>"$STACK_DIR/h.$n.series"
+}
+
+# series N: the appointments of history N's series, as h.N.series says them.
+series()
+{
+	local uids
+	[ -s "$STACK_DIR/h.$1.series" ] || return 0
+	uids=$(cut -d '|' -f 1 "$STACK_DIR/h.$1.series" | sed "s/.*/'&'/" | paste -sd,)
+	sql "SELECT v.uid, coalesce(a.status, 'none'), coalesce(to_char(a.scheduled_at,
+	    'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), '-')
+	    FROM unnest(ARRAY[$uids]) v (uid)
+	    LEFT JOIN calsync.bookings b ON b.uid = v.uid
+	    LEFT JOIN public.appointments a ON a.id = b.appointment_id" | LC_ALL=C sort
+}
+
 # seats N: the appointments of history N's classes, as h.N.seats says them.
 seats()
 {
@@ -85,12 +200,19 @@ history()
 	: >"$STACK_DIR/h.$n"
 	: >"$STACK_DIR/h.$n.chains"
 	: >"$STACK_DIR/h.$n.seats"
+: >"$STACK_DIR/h.$n.series"
 	for b in $(seq $((1 + RANDOM % 2))); do
 		t=$((RANDOM % 100))
-		if [ $((RANDOM % 3)) = 0 ]; then
-			class_history "$n" "$t"
-			continue
-		fi
+		case $((RANDOM % 4)) in
+		0)	class_history "$n" "$t"
+			continue ;;
+		1)	# one series a history: two of one student on one
+			# weekday would be one to calsync (README)
+			if [ ! -s "$STACK_DIR/h.$n.series" ]; then
+				series_history "$n" "$t"
+				continue
+			fi ;;
+		esac
 		uid=$(new_uid)
 		s=${STUDENTS[RANDOM % 3]}
 		guest=nobody@example.com

@@ -2,9 +2,10 @@
 # tests/order.sh: the final state never depends on how Cal.com delivers.
 # Every booking trigger a trainer meets, the rule for equal createdAt,
 # replay of unmatched deliveries; then a property test: random booking
-# histories delivered in random orders, with duplicates, through several
-# workers of two pools (two hosts) on one database, must end exactly as
-# the same history delivered in order.
+# histories (plain bookings, group classes, weekly series) delivered in
+# random orders, with duplicates, through several workers of two pools
+# (two hosts) on one database, must end exactly as the same history
+# delivered in order.
 set -u
 . "$top_srcdir/tests/stack.sh"
 . "$top_srcdir/tests/tap.sh"
@@ -143,6 +144,70 @@ t_is "replaying twice changes nothing" "$(appointment "$u" count\(\*\))" 1
 t_not "deliveries -o unmatched no longer lists it" \
     grep -q "$u" <<<"$(CALCOM_WEBHOOK_SECRET=x "$CTL" deliveries -o unmatched)"
 
+# --- replay of a series: a student not registered yet books three Tuesdays
+# from 2026-12-01 and then cancels all remaining from the second's link on
+# Saturday 5th: all four 422.  Registered, one occurrence replayed alone
+# gets the cancel too; replaying the rest, the first stays scheduled.
+sv=(x "$(new_uid)" "$(new_uid)" "$(new_uid)")
+for n in 1 2 3; do
+	day=2026-12-$(printf %02d $((7 * n - 6)))
+	f=$(body series_created UID="${sv[n]}" COUNT=3 STUDENT=series.student@example.com \
+	    START="${day}T10:00:00Z" END="${day}T11:00:00Z" CREATED_AT="$(at "$n")")
+	sed -i 's/additional-guest@example.com/nobody@example.com/g' "$f"
+	post "$f"
+	codes="${codes:-}$STATUS,"
+done
+f=$(body series_cancelled UID="${sv[2]}" COUNT=3 STUDENT=series.student@example.com \
+    REASON="Moving away" START=2026-12-08T10:00:00+00:00 END=2026-12-08T11:00:00+00:00 \
+    CREATED_AT=2026-12-05T12:15:00.000Z)
+sed -i 's/additional-guest@example.com/nobody@example.com/g' "$f"
+post "$f"
+t_is "a series of a student not registered yet: every delivery 422" "$codes$STATUS" 422,422,422,422
+sql "INSERT INTO public.users (id, email, password_hash, role, full_name,
+    inserted_at, updated_at)
+    VALUES ('77777777-7777-4777-8777-777777777777', 'Series.Student@example.com',
+    '!test:no-password', 'student', 'Series Student', now(), now())" >/dev/null
+id=$(sql "SELECT id FROM calsync.deliveries WHERE uid = '${sv[3]}'")
+t_like "replay of the third occurrence: applied" \
+    "$(CALCOM_WEBHOOK_SECRET=x "$CTL" replay "$id")" "^$id +applied"
+t_is "... cancelled by the cancel all remaining Cal.com sent meanwhile" \
+    "$(appointment "${sv[3]}" "status || '|' || cancellation_reason")" "cancelled|Moving away"
+CALCOM_WEBHOOK_SECRET=x "$CTL" replay -a >/dev/null
+t_is "replay -a: the first occurrence scheduled, the second and third cancelled" \
+    "$(for n in 1 2 3; do appointment "${sv[n]}" status; done | tr '\n' ,)" \
+    "scheduled,cancelled,cancelled,"
+
+# --- a weekly series: Cal.com keeps a rescheduled occurrence in its series
+# at its new time, so "cancel all remaining" cancels it if it then starts
+# from that moment on, whatever its first time.  Three Tuesdays from
+# 2026-12-01; the first moved to Thursday 3rd, the third to Wednesday 2nd
+# 09:00; then "cancel all remaining" from the second's link on the 2nd at
+# noon: the first (now the 3rd) and the second cancelled, the third (now
+# past) stays.
+for order in "B1 B2 B3 R1 R3 X2" "X2 R3 R1 B3 B2 B1"; do
+	u1=$(new_uid) u2=$(new_uid) u3=$(new_uid) v1=$(new_uid) v3=$(new_uid)
+	for step in $order; do
+		case $step in
+		B?) n=${step#B}
+		    u=$(eval echo "\$u$n")
+		    day=2026-12-$(printf %02d $((7 * n - 6)))
+		    f=$(body series_created UID="$u" COUNT=3 START="${day}T10:00:00Z" \
+		        END="${day}T11:00:00Z" CREATED_AT="$(at "$n")") ;;
+		R1) f=$(body rescheduled UID="$v1" ORIG="$u1" START=2026-12-03T10:00:00Z \
+		        END=2026-12-03T11:00:00Z CREATED_AT="$(at 10)") ;;
+		R3) f=$(body rescheduled UID="$v3" ORIG="$u3" START=2026-12-02T09:00:00Z \
+		        END=2026-12-02T10:00:00Z CREATED_AT="$(at 11)") ;;
+		X2) f=$(body series_cancelled UID="$u2" COUNT=10 REASON="Moving away" \
+		        START=2026-12-08T10:00:00+00:00 END=2026-12-08T11:00:00+00:00 \
+		        CREATED_AT=2026-12-02T12:00:00.000Z) ;;
+		esac
+		post "$f"
+	done
+	t_is "series, $order: cancel all remaining judges a rescheduled occurrence by its new time" \
+	    "$(for u in "$u1" "$u2" "$u3"; do appointment "$u" "status || ' ' || scheduled_at"; done | tr '\n' ,)" \
+	    "cancelled 2026-12-03 10:00:00,cancelled 2026-12-08 10:00:00,scheduled 2026-12-02 09:00:00,"
+done
+
 # --- the property: any order, duplicates, many workers, two hosts
 # A second pool on another socket, as a second host would run.
 t_ok "a second pool (a second host) on the same database" \
@@ -174,14 +239,25 @@ requests=0
 seats=0
 leaves=0
 seats_bad=0
+series_n=0
+occurrences=0
+approvals=0
+remaining=0
+series_bad=0
 twice_bad=0
 for n in $(seq "$HISTORIES"); do
 	history "$n"
 	mapfile -t files <"$STACK_DIR/h.$n"
 	events=$((events + ${#files[@]}))
-	requests=$((requests + $(cat "${files[@]}" | grep -c '"BOOKING_REQUESTED"')))
+	requests=$((requests + $(cat "${files[@]}" | grep -c '"BOOKING_REQUESTED".*"rescheduleUid"')))
 	seats=$((seats + $(cat "${files[@]}" | grep -c '"attendeeSeatId"')))
 	leaves=$((leaves + $(cat "${files[@]}" | grep -c '"seatsPerTimeSlot":3,.*"status":"CANCELLED"')))
+	if [ -s "$STACK_DIR/h.$n.series" ]; then
+		series_n=$((series_n + 1))
+		occurrences=$((occurrences + $(wc -l <"$STACK_DIR/h.$n.series")))
+		approvals=$((approvals + $(grep -c approved "$STACK_DIR/h.$n.series.kind")))
+		remaining=$((remaining + $(cat "${files[@]}" | grep -c '"BOOKING_CANCELLED".*"recurringEvent"')))
+	fi
 	reset
 	for f in "${files[@]}"; do SOCKET=$STACK_SOCKET fcgi "$f"; done
 	want=$(snapshot)
@@ -190,6 +266,11 @@ for n in $(seq "$HISTORIES"); do
 		seats_bad=$((seats_bad + 1))
 		echo "# history $n, in order: the classes' appointments differ"
 		diff <(LC_ALL=C sort "$STACK_DIR/h.$n.seats") <(seats "$n") | sed 's/^/# /' | head -10
+	fi
+	if [ "$(series "$n")" != "$(LC_ALL=C sort "$STACK_DIR/h.$n.series")" ]; then
+		series_bad=$((series_bad + 1))
+		echo "# history $n, in order: the series' appointments differ"
+		diff <(LC_ALL=C sort "$STACK_DIR/h.$n.series") <(series "$n") | sed 's/^/# /' | head -10
 	fi
 	if [ -n "$doubled" ]; then
 		twice_bad=$((twice_bad + 1))
@@ -211,9 +292,10 @@ for n in $(seq "$HISTORIES"); do
 		fi
 	done
 done
-t_is "property: $runs shuffled deliveries of $HISTORIES histories ($events events, $requests reschedules to confirm, $seats seats taken and $leaves left in group classes) end as in order" "$bad" 0
+t_is "property: $runs shuffled deliveries of $HISTORIES histories ($events events, $requests reschedules to confirm, $seats seats taken and $leaves left in group classes, $occurrences occurrences of $series_n weekly series) end as in order" "$bad" 0
 t_is "in order: one appointment per student for a booking and all its reschedules" "$twice_bad" 0
 t_is "in order: a class has one appointment per student who took a seat, cancelled if they left or the class was cancelled" "$seats_bad" 0
+t_is "in order: $series_n weekly series ($occurrences occurrences, $approvals approved, $remaining \"cancel all remaining\") have one appointment per occurrence at its time once booked or approved, cancelled if cancelled alone or starting from a cancel all remaining" "$series_bad" 0
 t_is "every shuffled delivery was answered 2xx" "$(cat "$STACK_DIR/failed")" ""
 # ... and if not, what calsync logged of them.
 grep -o '"request_id":"[^"]*"' "$STACK_DIR/failed" | cut -d'"' -f4 |

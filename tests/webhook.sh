@@ -31,6 +31,22 @@ journal()	# journal UID: the outcomes recorded for it, in order
 	    FROM calsync.deliveries WHERE uid = '$1'"
 }
 
+# show TITLE UID...: the appointments of the bookings UID... as the
+# trainer sees them (date, status, student, reason, notes), as TAP
+# diagnostics.
+show()
+{
+	local title=$1 uids
+	shift
+	uids=$(printf "'%s'," "$@")
+	echo "# $title:"
+	sql "SELECT a.scheduled_at, a.status, lower(u.email),
+	    coalesce(a.cancellation_reason, '-'), replace(a.notes, E'\n', ' / ')
+	    FROM public.appointments a JOIN public.users u ON u.id = a.student_id
+	    WHERE a.id IN (SELECT b.appointment_id FROM calsync.bookings b
+	    WHERE b.uid IN (${uids%,})) ORDER BY 1, 3" | sed 's/^/#   /'
+}
+
 # The Phoenix app listens for changes: so does this test, from here on.
 mkfifo "$STACK_DIR/listen.in"
 stack_psql -X -q <"$STACK_DIR/listen.in" >"$STACK_DIR/notices" 2>&1 &
@@ -290,8 +306,10 @@ class_flow()
 	for step in $1; do
 		case $step in
 		JA) f=$(body seat_created UID="$CLASS" SEAT="$s_ana" NAME=Ana \
+		    NOTES="Ana: mind my knee" \
 		    STUDENT=ana@example.com CREATED_AT="$(class_at 0)" $when) ;;
 		JB) f=$(body seat_created UID="$CLASS" SEAT="$s_bruno" NAME=Bruno \
+		    NOTES="Bruno: my first class" \
 		    STUDENT=Bruno.Lima@example.com CREATED_AT="$(class_at 10)" $when) ;;
 		JC) f=$(body seat_created UID="$CLASS" SEAT="$s_carla" NAME=Carla \
 		    STUDENT=carla@example.com CREATED_AT="$(class_at 20)" $when) ;;
@@ -317,9 +335,18 @@ carla@example.com|cancelled|Travelling|40|$at_class"
 for order in "JA JB JC LB LC" "LC LB JC JB JA" "JB LB JC JA LC"; do
 	class_flow "$order"
 	rows=$(class_rows "$CLASS")
-	printf '# class rows after %s: %s\n' "$order" "$(tr '\n' ';' <<<"$rows")"
+	show "group class, three join and two leave, delivered $order" "$CLASS"
 	t_is "group class, $order: three join, two leave: one appointment each, only the leavers cancelled, each with their reason" \
 	    "$rows" "$two_left"
+	t_is "group class, $order: each appointment has what its student wrote on their seat, only" \
+	    "$(sql "SELECT lower(u.email), a.notes LIKE '%Ana: mind my knee%',
+	        a.notes LIKE '%Bruno: my first class%'
+	        FROM public.appointments a JOIN public.users u ON u.id = a.student_id
+	        WHERE a.id IN (SELECT b.appointment_id FROM calsync.bookings b
+	        WHERE b.uid = '$CLASS') ORDER BY 1")" \
+	    "ana@example.com|t|f
+bruno.lima@example.com|f|t
+carla@example.com|f|f"
 	case $order in
 	"JA JB JC LB LC") t_is "... each seat and each leave applied" \
 	    "$(journal "$CLASS")" applied,applied,applied,applied,applied
@@ -680,7 +707,8 @@ remaining="1|scheduled|-
 for order in "O1 O2 O3 O4 X2" "X2 O4 O3 O1 O2"; do
 	series_flow series_created 4 "$order"
 	rows=$(series_rows "$S1" "$S2" "$S3" "$S4")
-	printf '# series rows after %s: %s\n' "$order" "$(tr '\n' ';' <<<"$rows")"
+	show "series of 4, cancel all remaining from the 2nd, delivered $order" \
+	    "$S1" "$S2" "$S3" "$S4"
 	t_is "series, $order: cancel all remaining cancels every occurrence from then on, the past one stays" \
 	    "$rows" "$remaining"
 	post "$SERIES_X2"
@@ -702,7 +730,8 @@ approved="1|scheduled|-
 for order in "O1 O2 O3 O4 A1" "A1 O3 O1 O4 O2"; do
 	series_flow series_requested 4 "$order"
 	rows=$(series_rows "$S1" "$S2" "$S3" "$S4")
-	printf '# approved series rows after %s: %s\n' "$order" "$(tr '\n' ';' <<<"$rows")"
+	show "series of 4 needing approval, approved, delivered $order" \
+	    "$S1" "$S2" "$S3" "$S4"
 	t_is "series needing approval, $order: approving it makes every requested occurrence" \
 	    "$rows" "$approved"
 	t_is "series needing approval, $order: at its times, one appointment each" \
