@@ -197,10 +197,19 @@ CREATE TYPE calsync.state AS (
 );
 
 -- calsync calls three functions: apply_delivery, replay and announce.  They
--- set search_path (and the plans they cache); the functions they call run
--- under those settings.  A SET clause on each of those too was saved and
--- restored at every call: a fifth of PostgreSQL's time a delivery (pgbench
--- with calsync's statement, one client).
+-- set search_path (and how their statements are planned); the functions
+-- they call run under those settings.  A SET clause on each of those too
+-- was saved and restored at every call: a fifth of PostgreSQL's time a
+-- delivery (pgbench with calsync's statement, one client).
+--
+-- Every statement of the engine finds its rows by a key, through an index:
+-- the right plan at ten rows and at ten million.  The planner cannot know
+-- that of a table never analysed (a new install's, for its first minutes,
+-- or a table that grew since autovacuum last came by): it sees a few pages
+-- and reads them whole, and PL/pgSQL keeps that plan for the connection's
+-- life, while the table grows (a fifth of the rate after 16,000
+-- deliveries: bench/run --growth).  So the engine runs with enable_seqscan
+-- off: a table is read whole only where no index can serve.
 
 -- The user with this email and role, the email matched without regard to
 -- case.  The exact address is tried first, through users_email_index; only
@@ -1044,10 +1053,7 @@ CREATE OR REPLACE FUNCTION calsync.apply_delivery(
 	p_attendee_seat_id text DEFAULT NULL, p_recurring integer[] DEFAULT NULL,
 	OUT outcome text, OUT appointment_id uuid, OUT detail text)
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp
--- Its statements and those of the functions it calls are planned once per
--- connection: a plan made for one delivery's values would be no better.
--- (A plan is made again when ANALYZE renews its tables' statistics.)
-SET plan_cache_mode = force_generic_plan AS $$
+SET enable_seqscan = off AS $$
 DECLARE
 	v_clock		timestamptz := coalesce(p_created_at, now()) +
 			    make_interval(secs => calsync.trigger_rank(p_trigger) / 1e6);
@@ -1170,7 +1176,7 @@ $$;
 CREATE OR REPLACE FUNCTION calsync.replay(p_delivery bigint,
 	OUT outcome text, OUT detail text)
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp
-SET plan_cache_mode = force_generic_plan AS $$
+SET enable_seqscan = off AS $$
 DECLARE
 	v_event		calsync.events%ROWTYPE;
 	v_settled	record;
