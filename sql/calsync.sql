@@ -211,7 +211,9 @@ CREATE TYPE calsync.state AS (
 -- and reads them whole, and PL/pgSQL keeps that plan for the connection's
 -- life, while the table grows (a fifth of the rate after 16,000
 -- deliveries: bench/run --growth).  So the engine runs with enable_seqscan
--- off: a table is read whole only where no index can serve.
+-- off, and joins by nested loop (an index lookup a row), never by hashing
+-- or merging a table read whole: a table is read whole only where no
+-- index can serve.
 
 -- The user with this email and role, the email matched without regard to
 -- case.  The exact address is tried first, through users_email_index; only
@@ -1081,7 +1083,8 @@ DROP FUNCTION IF EXISTS calsync.apply_delivery(text, text, timestamptz,
 CREATE OR REPLACE FUNCTION calsync.apply_delivery(d calsync.delivery,
 	OUT outcome text, OUT appointment_id uuid, OUT detail text)
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp
-SET enable_seqscan = off AS $$
+SET enable_seqscan = off SET enable_hashjoin = off
+SET enable_mergejoin = off AS $$
 DECLARE
 	v_clock		timestamptz := coalesce(d.created_at, now()) +
 			    make_interval(secs => calsync.trigger_rank(d.trigger) / 1e6);
@@ -1204,7 +1207,8 @@ $$;
 CREATE OR REPLACE FUNCTION calsync.replay(p_delivery bigint,
 	OUT outcome text, OUT detail text)
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp
-SET enable_seqscan = off AS $$
+SET enable_seqscan = off SET enable_hashjoin = off
+SET enable_mergejoin = off AS $$
 DECLARE
 	v_event		calsync.events%ROWTYPE;
 	v_settled	record;

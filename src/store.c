@@ -16,7 +16,7 @@
  * statement needs goes in the statement (PQexecParams, unnamed; names
  * and types schema-qualified, since the search_path is the server's) or
  * in the function's SET clauses (sql/calsync.sql: search_path,
- * enable_seqscan); the statement timeout is this file's own deadline.
+ * the planner settings); the statement timeout is this file's own deadline.
  */
 #include "config.h"
 
