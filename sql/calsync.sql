@@ -400,6 +400,21 @@ RETURNS interval LANGUAGE sql IMMUTABLE AS $$
 	    WHEN 2 THEN interval '7 days' ELSE interval '1 day' END
 $$;
 
+-- A booking cancelled whole by event p_event (a cancel, a reject, or the
+-- "cancel all remaining" of its series), from status, cancelled_at and
+-- reason as they were: cancelled at the first cancel's clock, for the
+-- last cancel's reason.
+CREATE OR REPLACE FUNCTION calsync.cancel(INOUT status text,
+	INOUT cancelled_at timestamp(0), INOUT reason text,
+	p_event calsync.events)
+LANGUAGE sql IMMUTABLE AS $$
+	SELECT 'cancelled'::text, CASE WHEN status IS DISTINCT FROM 'cancelled'
+	    THEN (p_event.clock AT TIME ZONE 'UTC')::timestamp(0)
+	    ELSE cancelled_at END,
+	    coalesce(nullif(p_event.cancellation_reason, ''), reason,
+	    'Cancelled via Cal.com')
+$$;
+
 -- The appointments the events of a booking make, folded in clock order.
 -- A group class makes one per seat: each student from the BOOKING_CREATED
 -- of their seat, cancelled when they leave (or the class is cancelled
@@ -471,12 +486,8 @@ BEGIN
 			ELSIF v_status IS NOT NULL THEN
 				-- Cancelled with the rest of the series (a request
 				-- never approved has no appointment to cancel).
-				IF v_status IS DISTINCT FROM 'cancelled' THEN
-					v_cancelled := e.clock AT TIME ZONE 'UTC';
-				END IF;
-				v_status := 'cancelled';
-				v_reason := coalesce(nullif(e.cancellation_reason, ''),
-				    v_reason, 'Cancelled via Cal.com');
+				SELECT * INTO v_status, v_cancelled, v_reason
+				FROM calsync.cancel(v_status, v_cancelled, v_reason, e);
 			END IF;
 			CONTINUE;
 		END IF;
@@ -572,12 +583,8 @@ BEGIN
 				END IF;
 			END LOOP;
 		    ELSE
-			IF v_status IS DISTINCT FROM 'cancelled' THEN
-				v_cancelled := e.clock AT TIME ZONE 'UTC';
-			END IF;
-			v_status := 'cancelled';
-			v_reason := coalesce(nullif(e.cancellation_reason, ''),
-			    v_reason, 'Cancelled via Cal.com');
+			SELECT * INTO v_status, v_cancelled, v_reason
+			FROM calsync.cancel(v_status, v_cancelled, v_reason, e);
 		    END IF;
 		WHEN 'BOOKING_NO_SHOW_UPDATED' THEN
 			FOR i IN 1 .. coalesce(cardinality(e.attendee_emails), 0) LOOP
