@@ -20,16 +20,16 @@ BEGIN
 	INSERT INTO public.appointments (trainer_id, student_id, scheduled_at,
 	    duration_minutes, status, location, notes, inserted_at, updated_at)
 	VALUES ((SELECT u.id FROM public.users u
-	        WHERE u.email = p_organizer_email AND u.role = 'trainer'),
+	        WHERE u.email = d.organizer_email AND u.role = 'trainer'),
 	    (SELECT u.id FROM public.users u
-	        WHERE u.email = p_attendee_emails[1] AND u.role = 'student'),
-	    p_start, coalesce(p_duration, 60), 'scheduled', p_location,
-	    'cal.com:' || p_uid, v_now, v_now)
+	        WHERE u.email = d.attendee_emails[1] AND u.role = 'student'),
+	    d.start_at, coalesce(d.duration, 60), 'scheduled', d.location,
+	    'cal.com:' || d.uid, v_now, v_now)
 	RETURNING id INTO appointment_id;
 	outcome := 'applied';
 	INSERT INTO calsync.deliveries (request_id, trigger, uid,
 	    event_created_at, body_sha256, outcome, appointment_id, body)
-	VALUES (p_request_id, p_trigger, p_uid, p_created_at, p_body_sha256,
-	    outcome, apply_delivery.appointment_id, p_body);
+	VALUES (d.request_id, d.trigger, d.uid, d.created_at, d.body_sha256,
+	    outcome, apply_delivery.appointment_id, d.body);
 END
 $$;

@@ -11,32 +11,35 @@
 -- The uid is made unique by :client_id and a random number, and put into
 -- the body too, so each body (and its SHA-256) is new, as each delivery's
 -- is: a repeated SHA-256 would take calsync's cheaper duplicate path.
+-- The delivery is a calsync.delivery built by name, as store.c's
+-- delivery_json sends it (a field not named is NULL); calsync sends the
+-- object as text, parsed by PostgreSQL, where this builds it in SQL.
 \set n random(1, 999999999999)
 \set s random(1, 1000)
 SELECT outcome, appointment_id, detail FROM calsync.apply_delivery(
-	('pgbench-' || :client_id || '-' || :n)::text,
-	'BOOKING_CREATED'::text,
-	'2026-11-24T11:08:53.981Z'::timestamptz,
-	('pgb' || :client_id || 'x' || :n)::text,
-	NULL::text,
-	('2027-01-01'::timestamp + (:n::bigint % 100000) * interval '30 minutes'),
-	60::integer,
-	'Personal Training Session between Guilherme and Ana'::text,
-	'Personal Training Session'::text,
-	'standard-event-type'::text,
-	''::text,
-	''::text,
-	'GA Personal Studio'::text,
-	NULL::text,
-	'guilherme@gapersonal.com'::text,
-	pg_catalog.string_to_array(('student' || lpad(:s::text, 4, '0')
-	    || '@bench.example' || E'\n' || 'additional-guest@example.com')::text,
-	    E'\n'),
-	pg_catalog.string_to_array(E'\n', E'\n', '')::boolean[],
-	NULL::uuid,
-	NULL::uuid,
-	true,
-	pg_catalog.sha256(pg_catalog.convert_to(pg_catalog.replace(:body,
-	    'PGBENCHUID000000', 'pgb' || :client_id || 'x' || :n), 'UTF8')),
-	pg_catalog.convert_to(pg_catalog.replace(:body,
-	    'PGBENCHUID000000', 'pgb' || :client_id || 'x' || :n), 'UTF8'));
+    pg_catalog.jsonb_populate_record(NULL::calsync.delivery,
+    pg_catalog.jsonb_build_object(
+	'request_id', 'pgbench-' || :client_id || '-' || :n,
+	'trigger', 'BOOKING_CREATED',
+	'created_at', '2026-11-24T11:08:53.981Z',
+	'uid', 'pgb' || :client_id || 'x' || :n,
+	'start_at', '2027-01-01'::timestamp
+	    + (:n::bigint % 100000) * interval '30 minutes',
+	'duration', 60,
+	'title', 'Personal Training Session between Guilherme and Ana',
+	'event_type', 'Personal Training Session',
+	'event_slug', 'standard-event-type',
+	'description', '',
+	'booker_notes', '',
+	'location', 'GA Personal Studio',
+	'organizer_email', 'guilherme@gapersonal.com',
+	'attendee_emails', pg_catalog.jsonb_build_array('student'
+	    || lpad(:s::text, 4, '0') || '@bench.example',
+	    'additional-guest@example.com'),
+	'no_show', '[null, null]'::jsonb,
+	'full_booking', true,
+	'body_sha256', pg_catalog.sha256(pg_catalog.convert_to(
+	    pg_catalog.replace(:body, 'PGBENCHUID000000',
+	    'pgb' || :client_id || 'x' || :n), 'UTF8')),
+	'body', pg_catalog.convert_to(pg_catalog.replace(:body,
+	    'PGBENCHUID000000', 'pgb' || :client_id || 'x' || :n), 'UTF8'))));

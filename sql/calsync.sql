@@ -29,7 +29,9 @@ CREATE TABLE IF NOT EXISTS calsync.schema_version (
 -- 4: the seats of group classes (calsync.events.seat; apply_delivery's
 --    p_attendee_seat_id).
 -- 5: weekly series (calsync.events.series; apply_delivery's p_recurring).
-INSERT INTO calsync.schema_version (version) VALUES (1), (2), (3), (4), (5)
+-- 6: apply_delivery takes one calsync.delivery.
+INSERT INTO calsync.schema_version (version) VALUES (1), (2), (3), (4), (5),
+	(6)
 ON CONFLICT DO NOTHING;
 
 -- Cal.com event type (title or slug, any case) -> appointments.appointment_type.
@@ -197,10 +199,21 @@ CREATE TYPE calsync.state AS (
 );
 
 -- calsync calls three functions: apply_delivery, replay and announce.  They
--- set search_path (and the plans they cache); the functions they call run
--- under those settings.  A SET clause on each of those too was saved and
--- restored at every call: a fifth of PostgreSQL's time a delivery (pgbench
--- with calsync's statement, one client).
+-- set search_path (and how their statements are planned); the functions
+-- they call run under those settings.  A SET clause on each of those too
+-- was saved and restored at every call: a fifth of PostgreSQL's time a
+-- delivery (pgbench with calsync's statement, one client).
+--
+-- Every statement of the engine finds its rows by a key, through an index:
+-- the right plan at ten rows and at ten million.  The planner cannot know
+-- that of a table never analysed (a new install's, for its first minutes,
+-- or a table that grew since autovacuum last came by): it sees a few pages
+-- and reads them whole, and PL/pgSQL keeps that plan for the connection's
+-- life, while the table grows (a fifth of the rate after 16,000
+-- deliveries: bench/run --growth).  So the engine runs with enable_seqscan
+-- off, and joins by nested loop (an index lookup a row), never by hashing
+-- or merging a table read whole: a table is read whole only where no
+-- index can serve.
 
 -- The user with this email and role, the email matched without regard to
 -- case.  The exact address is tried first, through users_email_index; only
@@ -387,6 +400,21 @@ RETURNS interval LANGUAGE sql IMMUTABLE AS $$
 	    WHEN 2 THEN interval '7 days' ELSE interval '1 day' END
 $$;
 
+-- A booking cancelled whole by event p_event (a cancel, a reject, or the
+-- "cancel all remaining" of its series), from status, cancelled_at and
+-- reason as they were: cancelled at the first cancel's clock, for the
+-- last cancel's reason.
+CREATE OR REPLACE FUNCTION calsync.cancel(INOUT status text,
+	INOUT cancelled_at timestamp(0), INOUT reason text,
+	p_event calsync.events)
+LANGUAGE sql IMMUTABLE AS $$
+	SELECT 'cancelled'::text, CASE WHEN status IS DISTINCT FROM 'cancelled'
+	    THEN (p_event.clock AT TIME ZONE 'UTC')::timestamp(0)
+	    ELSE cancelled_at END,
+	    coalesce(nullif(p_event.cancellation_reason, ''), reason,
+	    'Cancelled via Cal.com')
+$$;
+
 -- The appointments the events of a booking make, folded in clock order.
 -- A group class makes one per seat: each student from the BOOKING_CREATED
 -- of their seat, cancelled when they leave (or the class is cancelled
@@ -463,12 +491,8 @@ BEGIN
 			    e.clock AT TIME ZONE 'UTC' THEN
 				-- Cancelled with the rest of the series (a request
 				-- never approved has no appointment to cancel).
-				IF v_status IS DISTINCT FROM 'cancelled' THEN
-					v_cancelled := e.clock AT TIME ZONE 'UTC';
-				END IF;
-				v_status := 'cancelled';
-				v_reason := coalesce(nullif(e.cancellation_reason, ''),
-				    v_reason, 'Cancelled via Cal.com');
+				SELECT * INTO v_status, v_cancelled, v_reason
+				FROM calsync.cancel(v_status, v_cancelled, v_reason, e);
 			END IF;
 			CONTINUE;
 		END IF;
@@ -567,12 +591,8 @@ BEGIN
 				END IF;
 			END LOOP;
 		    ELSE
-			IF v_status IS DISTINCT FROM 'cancelled' THEN
-				v_cancelled := e.clock AT TIME ZONE 'UTC';
-			END IF;
-			v_status := 'cancelled';
-			v_reason := coalesce(nullif(e.cancellation_reason, ''),
-			    v_reason, 'Cancelled via Cal.com');
+			SELECT * INTO v_status, v_cancelled, v_reason
+			FROM calsync.cancel(v_status, v_cancelled, v_reason, e);
 		    END IF;
 		WHEN 'BOOKING_NO_SHOW_UPDATED' THEN
 			FOR i IN 1 .. coalesce(cardinality(e.attendee_emails), 0) LOOP
@@ -1023,10 +1043,46 @@ RETURNS boolean LANGUAGE sql STABLE AS $$
 	FROM calsync.events e WHERE e.id = p_event
 $$;
 
--- Before guests and the reschedule reason, before seats and before
--- series: calls of
--- those forms reach the one below (their defaults), also from an older
--- calsync during an upgrade.
+-- A delivery as calsync's worker reads it (src/payload.c's struct
+-- delivery, sent by src/store.c's delivery_json): the one list of its
+-- fields.  Callers build it by name, from a jsonb object,
+--     jsonb_populate_record(NULL::calsync.delivery, '{"trigger": ...}')
+-- so a field they do not name is NULL.  start_at is Cal.com's startTime
+-- in UTC; recurring is recurringEvent's freq, interval and count;
+-- no_show, by attendee, true, false or NULL (unsaid); seat and series
+-- are calsync's (calsync.events), not the delivery's.
+DROP TYPE IF EXISTS calsync.delivery CASCADE;
+CREATE TYPE calsync.delivery AS (
+	request_id		text,
+	trigger			text,
+	created_at		timestamptz,
+	uid			text,
+	reschedule_uid		text,
+	start_at		timestamp(0),
+	duration		integer,
+	title			text,
+	event_type		text,
+	event_slug		text,
+	description		text,
+	booker_notes		text,
+	location		text,
+	cancellation_reason	text,
+	organizer_email		text,
+	attendee_emails		text[],
+	no_show			boolean[],
+	trainer_id		uuid,
+	student_id		uuid,
+	full_booking		boolean,
+	guests			text[],
+	reschedule_reason	text,
+	attendee_seat_id	text,
+	recurring		integer[],
+	body_sha256		bytea,
+	body			bytea
+);
+
+-- The forms of before, with their fields as parameters (schema 5 and
+-- older); calsync.delivery replaces them.
 DROP FUNCTION IF EXISTS calsync.apply_delivery(text, text, timestamptz,
 	text, text, timestamp, integer, text, text, text, text, text, text,
 	text, text, text[], boolean[], uuid, uuid, boolean, bytea, bytea);
@@ -1038,37 +1094,25 @@ DROP FUNCTION IF EXISTS calsync.apply_delivery(text, text, timestamptz,
 	text, text, timestamp, integer, text, text, text, text, text, text,
 	text, text, text[], boolean[], uuid, uuid, boolean, bytea, bytea,
 	text[], text, text);
+DROP FUNCTION IF EXISTS calsync.apply_delivery(text, text, timestamptz,
+	text, text, timestamp, integer, text, text, text, text, text, text,
+	text, text, text[], boolean[], uuid, uuid, boolean, bytea, bytea,
+	text[], text, text, integer[]);
 
--- One verified delivery, applied and journaled in one statement: calsync
--- sends this single call per delivery, so a delivery costs one round trip
--- to PostgreSQL and is one transaction whatever it does.
-CREATE OR REPLACE FUNCTION calsync.apply_delivery(
-	p_request_id text, p_trigger text, p_created_at timestamptz,
-	p_uid text, p_reschedule_uid text,
-	p_start timestamp, p_duration integer,
-	p_title text, p_event_type text, p_event_slug text,
-	p_description text, p_booker_notes text, p_location text,
-	p_cancellation_reason text,
-	p_organizer_email text, p_attendee_emails text[], p_no_show boolean[],
-	p_trainer_id uuid, p_student_id uuid, p_full_booking boolean,
-	p_body_sha256 bytea, p_body bytea,
-	p_guests text[] DEFAULT NULL, p_reschedule_reason text DEFAULT NULL,
-	p_attendee_seat_id text DEFAULT NULL, p_recurring integer[] DEFAULT NULL,
+CREATE OR REPLACE FUNCTION calsync.apply_delivery(d calsync.delivery,
 	OUT outcome text, OUT appointment_id uuid, OUT detail text)
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp
--- Its statements and those of the functions it calls are planned once per
--- connection: a plan made for one delivery's values would be no better.
--- (A plan is made again when ANALYZE renews its tables' statistics.)
-SET plan_cache_mode = force_generic_plan AS $$
+SET enable_seqscan = off SET enable_hashjoin = off
+SET enable_mergejoin = off AS $$
 DECLARE
-	v_clock		timestamptz := coalesce(p_created_at, now()) +
-			    make_interval(secs => calsync.trigger_rank(p_trigger) / 1e6);
+	v_clock		timestamptz := coalesce(d.created_at, now()) +
+			    make_interval(secs => calsync.trigger_rank(d.trigger) / 1e6);
 	v_event		bigint;
 	v_uids		text[];
 	v_settled	record;
-	v_series	text := calsync.series_key(p_organizer_email,
-			    p_attendee_emails[1], p_event_slug, p_event_type,
-			    p_start, p_recurring);
+	v_series	text := calsync.series_key(d.organizer_email,
+			    d.attendee_emails[1], d.event_slug, d.event_type,
+			    d.start_at, d.recurring);
 	v_others	text[];		-- the rest of its series
 	v_group		text[];
 	v_done		text[];
@@ -1079,11 +1123,11 @@ BEGIN
 	-- confirmation: its BOOKING_CREATED comes if the trainer accepts.  An
 	-- occurrence of a series is recorded: the approval names only the
 	-- first one.
-	IF p_uid IS NULL OR calsync.trigger_rank(p_trigger) IS NULL OR
-	    (p_trigger = 'BOOKING_REQUESTED' AND p_reschedule_uid IS NULL AND
+	IF d.uid IS NULL OR calsync.trigger_rank(d.trigger) IS NULL OR
+	    (d.trigger = 'BOOKING_REQUESTED' AND d.reschedule_uid IS NULL AND
 	    v_series IS NULL) THEN
 		outcome := 'ignored';
-		detail := CASE p_trigger WHEN 'PING' THEN 'ping received'
+		detail := CASE d.trigger WHEN 'PING' THEN 'ping received'
 		    WHEN 'BOOKING_REQUESTED' THEN 'booking requested: its '
 		        'appointment is made when the trainer confirms it'
 		    END;
@@ -1098,23 +1142,23 @@ BEGIN
 			v_others := ARRAY(SELECT DISTINCT x.uid FROM calsync.events x
 			    WHERE x.series = v_series);
 		END IF;
-		PERFORM calsync.lock_booking(ARRAY[p_uid, p_reschedule_uid] ||
+		PERFORM calsync.lock_booking(ARRAY[d.uid, d.reschedule_uid] ||
 		    coalesce(v_others, '{}'));
-		v_uids := calsync.linked_uids(ARRAY[p_uid, p_reschedule_uid]);
+		v_uids := calsync.linked_uids(ARRAY[d.uid, d.reschedule_uid]);
 		INSERT INTO calsync.events AS e (body_sha256, trigger, clock, uid,
 		    reschedule_uid, start_at, duration, title, event_type,
 		    event_slug, description, booker_notes, location,
 		    cancellation_reason, organizer_email, attendee_emails, no_show,
 		    trainer_id, student_id, full_booking, guests, reschedule_reason,
 		    attendee_seat_id, seat, series, recurring)
-		VALUES (p_body_sha256, p_trigger, v_clock, p_uid, p_reschedule_uid,
-		    p_start, p_duration, p_title, p_event_type, p_event_slug,
-		    p_description, p_booker_notes, p_location,
-		    p_cancellation_reason, p_organizer_email, p_attendee_emails,
-		    p_no_show, p_trainer_id, p_student_id, p_full_booking, p_guests,
-		    p_reschedule_reason, p_attendee_seat_id,
-		    coalesce(p_attendee_seat_id, lower(p_attendee_emails[1])),
-		    v_series, p_recurring)
+		VALUES (d.body_sha256, d.trigger, v_clock, d.uid, d.reschedule_uid,
+		    d.start_at, d.duration, d.title, d.event_type, d.event_slug,
+		    d.description, d.booker_notes, d.location,
+		    d.cancellation_reason, d.organizer_email, d.attendee_emails,
+		    d.no_show, d.trainer_id, d.student_id, d.full_booking, d.guests,
+		    d.reschedule_reason, d.attendee_seat_id,
+		    coalesce(d.attendee_seat_id, lower(d.attendee_emails[1])),
+		    v_series, d.recurring)
 		ON CONFLICT (body_sha256) DO NOTHING
 		RETURNING e.id INTO v_event;
 		-- A body seen before changes nothing, but may still make an
@@ -1137,7 +1181,7 @@ BEGIN
 		    WHEN v_event IS NULL THEN 'duplicate'
 		    WHEN v_settled.kept IS NOT NULL THEN 'ignored'
 		    WHEN v_settled.unmatched IS NOT NULL THEN 'unmatched'
-		    WHEN p_trigger = 'BOOKING_REQUESTED' AND p_reschedule_uid IS NULL
+		    WHEN d.trigger = 'BOOKING_REQUESTED' AND d.reschedule_uid IS NULL
 		        AND v_settled.appointment_id IS NULL THEN 'ignored'
 		    WHEN v_settled.appointment_id IS NULL THEN 'pending'
 		    WHEN calsync.seat_unknown(v_event) THEN 'pending'
@@ -1163,16 +1207,16 @@ BEGIN
 		    END END;
 		IF v_event IS NULL THEN
 			SELECT e.id INTO v_event FROM calsync.events e
-			WHERE e.body_sha256 = p_body_sha256;
+			WHERE e.body_sha256 = d.body_sha256;
 		END IF;
 	END IF;
 
 	INSERT INTO calsync.deliveries (request_id, trigger, uid,
 	    event_created_at, body_sha256, event_id, outcome, detail,
 	    appointment_id, body)
-	VALUES (p_request_id, p_trigger, coalesce(p_uid, p_reschedule_uid),
-	    p_created_at, p_body_sha256, v_event, outcome, detail,
-	    apply_delivery.appointment_id, p_body);
+	VALUES (d.request_id, d.trigger, coalesce(d.uid, d.reschedule_uid),
+	    d.created_at, d.body_sha256, v_event, outcome, detail,
+	    apply_delivery.appointment_id, d.body);
 END
 $$;
 
@@ -1182,7 +1226,8 @@ $$;
 CREATE OR REPLACE FUNCTION calsync.replay(p_delivery bigint,
 	OUT outcome text, OUT detail text)
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp
-SET plan_cache_mode = force_generic_plan AS $$
+SET enable_seqscan = off SET enable_hashjoin = off
+SET enable_mergejoin = off AS $$
 DECLARE
 	v_event		calsync.events%ROWTYPE;
 	v_settled	record;

@@ -16,7 +16,7 @@
  * statement needs goes in the statement (PQexecParams, unnamed; names
  * and types schema-qualified, since the search_path is the server's) or
  * in the function's SET clauses (sql/calsync.sql: search_path,
- * plan_cache_mode); the statement timeout is this file's own deadline.
+ * the planner settings); the statement timeout is this file's own deadline.
  */
 #include "config.h"
 
@@ -31,7 +31,6 @@
 
 #include "calsync.h"
 
-#define APPLY_PARAMS	26
 #define TRIES		8	/* for serialization failures and deadlocks */
 #define RECONNECTS	3	/* for a lost or read-only connection */
 /*
@@ -51,25 +50,15 @@ struct store {
 
 /*
  * The SQL of a delivery lives in sql/calsync.sql as one function, so that
- * a delivery is one round trip and one transaction whatever it does.
+ * a delivery is one round trip and one transaction whatever it does.  Its
+ * one argument is a calsync.delivery, sent as a jsonb object named field
+ * by field (delivery_json): the fields are listed in calsync.delivery and
+ * in delivery_json, nowhere else.
  */
 static const char apply_sql[] =
 	"SELECT outcome, appointment_id, detail FROM calsync.apply_delivery("
-	"$1::pg_catalog.text, $2::pg_catalog.text,"
-	" $3::pg_catalog.timestamptz, $4::pg_catalog.text, $5::pg_catalog.text,"
-	" $6::pg_catalog.timestamp, $7::pg_catalog.int4, $8::pg_catalog.text,"
-	" $9::pg_catalog.text, $10::pg_catalog.text, $11::pg_catalog.text,"
-	" $12::pg_catalog.text, $13::pg_catalog.text, $14::pg_catalog.text,"
-	" $15::pg_catalog.text,"
-	" pg_catalog.string_to_array($16::pg_catalog.text, E'\\n'),"
-	" pg_catalog.string_to_array($17::pg_catalog.text, E'\\n', '')"
-	"::pg_catalog.bool[],"
-	" $18::pg_catalog.uuid, $19::pg_catalog.uuid, $20::pg_catalog.bool,"
-	" $21::pg_catalog.bytea, $22::pg_catalog.bytea,"
-	" pg_catalog.string_to_array($23::pg_catalog.text, E'\\n'),"
-	" $24::pg_catalog.text, $25::pg_catalog.text,"
-	" pg_catalog.string_to_array($26::pg_catalog.text, ',', '')"
-	"::pg_catalog.int4[])";
+	"pg_catalog.jsonb_populate_record(NULL::calsync.delivery,"
+	" $1::pg_catalog.jsonb))";
 
 static const char refused_sql[] =
 	"INSERT INTO calsync.deliveries (request_id, trigger, uid,"
@@ -81,11 +70,8 @@ static const char check_sql[] =
 	"SELECT (SELECT max(version) FROM calsync.schema_version),"
 	" pg_catalog.has_table_privilege('public.appointments', 'INSERT'),"
 	" pg_catalog.has_table_privilege('public.users', 'SELECT'),"
-	" pg_catalog.has_function_privilege('calsync.apply_delivery(text,"
-	"text,timestamptz,text,text,timestamp,integer,text,text,text,text,text,"
-	"text,text,text,text[],boolean[],uuid,uuid,boolean,bytea,bytea,text[],"
-	"text,text,integer[])',"
-	" 'EXECUTE')";
+	" pg_catalog.has_function_privilege("
+	"'calsync.apply_delivery(calsync.delivery)', 'EXECUTE')";
 
 static const char deliveries_sql[] =
 	"SELECT id, pg_catalog.to_char(received_at AT TIME ZONE 'UTC',"
@@ -393,59 +379,205 @@ or_null(const char *s)
 	return s != NULL && *s != '\0' ? s : NULL;
 }
 
-/*
- * Attendee emails, one a line (valid_email() admits no blank in them),
- * and their no-show flags likewise: "t", "f", or "" for unsaid.
- */
-/* n strings, one a line (emails hold no newline), for string_to_array. */
-static char *
-join_lines(const char *const *list, size_t n)
-{
-	size_t	 i, len = 1, off = 0;
-	char	*out;
+/* A JSON text being written; failed once any allocation failed. */
+struct json_out {
+	char	*p;
+	size_t	 len, cap;
+	int	 failed;
+};
 
-	for (i = 0; i < n; i++)
-		len += strlen(list[i]) + 1;
-	if ((out = malloc(len)) == NULL)
-		return NULL;
-	for (i = 0; i < n; i++) {
-		len = strlen(list[i]);
-		memcpy(out + off, list[i], len);
-		off += len;
-		out[off++] = '\n';
+static void
+json_raw(struct json_out *j, const char *s, size_t len)
+{
+	char	*np;
+	size_t	 cap;
+
+	if (j->failed)
+		return;
+	if (j->len + len + 1 > j->cap) {
+		for (cap = j->cap > 0 ? j->cap : 1024; cap < j->len + len + 1; )
+			cap *= 2;
+		if ((np = realloc(j->p, cap)) == NULL) {
+			j->failed = 1;
+			return;
+		}
+		j->p = np;
+		j->cap = cap;
 	}
-	out[off > 0 ? off - 1 : 0] = '\0';
-	return out;
+	memcpy(j->p + j->len, s, len);
+	j->len += len;
+	j->p[j->len] = '\0';
 }
 
-static char *
-join_attendees(const struct delivery *d, char **flags)
+/* A JSON string (RFC 8259 section 7), or null for NULL. */
+static void
+json_string(struct json_out *j, const char *s)
 {
-	static const char *const words[] = { "", "f", "t" };
-	size_t	 i, len = 1, off = 0, foff = 0;
-	char	*out;
+	static const char	 hex[] = "0123456789abcdef";
+	char			 esc[6] = { '\\', 'u', '0', '0' };
+	size_t			 run;
 
-	for (i = 0; i < d->nattendees; i++)
-		len += strlen(d->attendees[i]) + 1;
-	if ((out = malloc(len)) == NULL)
-		return NULL;
-	if ((*flags = malloc(2 * d->nattendees + 1)) == NULL) {
-		free(out);
-		return NULL;
+	if (s == NULL) {
+		json_raw(j, "null", 4);
+		return;
 	}
+	json_raw(j, "\"", 1);
+	while (*s != '\0') {
+		run = strcspn(s, "\"\\\x01\x02\x03\x04\x05\x06\x07\x08\x09\x0a"
+		    "\x0b\x0c\x0d\x0e\x0f\x10\x11\x12\x13\x14\x15\x16\x17\x18"
+		    "\x19\x1a\x1b\x1c\x1d\x1e\x1f");
+		json_raw(j, s, run);
+		if ((s += run)[0] == '\0')
+			break;
+		if (*s == '"' || *s == '\\') {
+			esc[1] = *s;
+			json_raw(j, esc, 2);
+		} else {
+			esc[1] = 'u';
+			esc[4] = hex[(unsigned char)*s >> 4];
+			esc[5] = hex[*s & 0xf];
+			json_raw(j, esc, 6);
+		}
+		s++;
+	}
+	json_raw(j, "\"", 1);
+}
+
+/* "name": */
+static void
+json_key(struct json_out *j, const char *name)
+{
+	json_raw(j, j->len > 1 ? ",\"" : "\"", j->len > 1 ? 2 : 1);
+	json_raw(j, name, strlen(name));
+	json_raw(j, "\":", 2);
+}
+
+static void
+json_field(struct json_out *j, const char *name, const char *value)
+{
+	json_key(j, name);
+	json_string(j, value);
+}
+
+/* A list of strings, as a JSON array; n 0 is null (not an empty array). */
+static void
+json_strings(struct json_out *j, const char *name, const char *const *list,
+    size_t n)
+{
+	size_t	 i;
+
+	json_key(j, name);
+	if (n == 0) {
+		json_raw(j, "null", 4);
+		return;
+	}
+	for (i = 0; i < n; i++) {
+		json_raw(j, i == 0 ? "[" : ",", 1);
+		json_string(j, list[i]);
+	}
+	json_raw(j, "]", 1);
+}
+
+/* Bytes as bytea's hex form, a JSON string: "\\x..." */
+static void
+json_bytea(struct json_out *j, const char *name, const unsigned char *b,
+    size_t len)
+{
+	static const char	 hex[] = "0123456789abcdef";
+	char			 pair[2];
+	size_t			 i;
+
+	json_key(j, name);
+	json_raw(j, "\"\\\\x", 4);
+	for (i = 0; i < len; i++) {
+		pair[0] = hex[b[i] >> 4];
+		pair[1] = hex[b[i] & 0xf];
+		json_raw(j, pair, 2);
+	}
+	json_raw(j, "\"", 1);
+}
+
+/*
+ * The delivery as a calsync.delivery (sql/calsync.sql), a JSON object:
+ * what payload.c read, by the names of that type's fields.  A field
+ * calsync did not read is null.  The caller frees the text; NULL when
+ * out of memory.
+ */
+static char *
+delivery_json(const char *request_id, const struct delivery *d,
+    const unsigned char *digest, const char *body, size_t len)
+{
+	static const char *const no_show[] = { "null", "false", "true" };
+	struct json_out	 j = { 0 };
+	char		 num[48];
+	size_t		 i;
+
+	json_raw(&j, "{", 1);
+	json_field(&j, "request_id", request_id);
+	json_field(&j, "trigger", d->trigger);
+	if (d->created_at != TIME_NONE) {
+		timestamp_format_ms(d->created_at, num);
+		json_field(&j, "created_at", num);
+	}
+	json_field(&j, "uid", d->uid);
+	json_field(&j, "reschedule_uid", d->reschedule_uid);
+	if (d->start != TIME_NONE) {
+		timestamp_format(d->start, num);
+		json_field(&j, "start_at", num);
+	}
+	if (d->duration > 0) {
+		json_key(&j, "duration");
+		snprintf(num, sizeof(num), "%d", d->duration);
+		json_raw(&j, num, strlen(num));
+	}
+	json_field(&j, "title", d->title);
+	json_field(&j, "event_type", d->event_type);
+	json_field(&j, "event_slug", d->event_slug);
+	json_field(&j, "description", d->description);
+	json_field(&j, "booker_notes", d->booker_notes);
+	json_field(&j, "location", d->has_location ? d->location : NULL);
+	json_field(&j, "cancellation_reason", d->cancellation_reason);
+	json_field(&j, "organizer_email", d->organizer_email);
+	json_strings(&j, "attendee_emails", d->attendees, d->nattendees);
+	json_key(&j, "no_show");
 	for (i = 0; i < d->nattendees; i++) {
-		len = strlen(d->attendees[i]);
-		memcpy(out + off, d->attendees[i], len);
-		off += len;
-		out[off++] = '\n';
-		len = strlen(words[d->no_show[i] + 1]);
-		memcpy(*flags + foff, words[d->no_show[i] + 1], len);
-		foff += len;
-		(*flags)[foff++] = '\n';
+		json_raw(&j, i == 0 ? "[" : ",", 1);
+		json_raw(&j, no_show[d->no_show[i] + 1],
+		    strlen(no_show[d->no_show[i] + 1]));
 	}
-	out[off > 0 ? off - 1 : 0] = '\0';
-	(*flags)[foff > 0 ? foff - 1 : 0] = '\0';
-	return out;
+	json_raw(&j, d->nattendees > 0 ? "]" : "null", d->nattendees > 0 ? 1 : 4);
+	json_field(&j, "trainer_id", d->trainer_id);
+	json_field(&j, "student_id", d->student_id);
+	json_key(&j, "full_booking");
+	json_raw(&j, d->full_booking ? "true" : "false",
+	    d->full_booking ? 4 : 5);
+	json_strings(&j, "guests", d->guests, d->nguests);
+	json_field(&j, "reschedule_reason", d->reschedule_reason);
+	json_field(&j, "attendee_seat_id", d->attendee_seat_id);
+	/* recurringEvent: [freq, interval, count], the unsaid ones null. */
+	if (d->recur_freq >= 0) {
+		json_key(&j, "recurring");
+		snprintf(num, sizeof(num), "[%d,", d->recur_freq);
+		json_raw(&j, num, strlen(num));
+		if (d->recur_interval > 0)
+			snprintf(num, sizeof(num), "%d,", d->recur_interval);
+		else
+			snprintf(num, sizeof(num), "null,");
+		json_raw(&j, num, strlen(num));
+		if (d->recur_count > 0)
+			snprintf(num, sizeof(num), "%d]", d->recur_count);
+		else
+			snprintf(num, sizeof(num), "null]");
+		json_raw(&j, num, strlen(num));
+	}
+	json_bytea(&j, "body_sha256", digest, DIGEST_LEN);
+	json_bytea(&j, "body", (const unsigned char *)body, len);
+	json_raw(&j, "}", 1);
+	if (j.failed) {
+		free(j.p);
+		return NULL;
+	}
+	return j.p;
 }
 
 int
@@ -453,76 +585,21 @@ store_apply(struct store *s, const char *request_id,
     const struct delivery *d, const unsigned char *digest, const char *body,
     size_t len, struct applied *a)
 {
-	const char	*v[APPLY_PARAMS];
-	int		 lengths[APPLY_PARAMS] = { 0 };
-	int		 formats[APPLY_PARAMS] = { 0 };
-	char		 created[TIMESTAMP_BUFSZ], start[TIMESTAMP_BUFSZ];
-	char		 duration[16];
-	char		 recurring[48];
-	char		*attendees, *no_show = NULL, *guests;
+	const char	*v[1];
+	char		*json;
 	PGresult	*res;
 	enum outcome	 o;
 
 	memset(a, 0, sizeof(*a));
-	if ((attendees = join_attendees(d, &no_show)) == NULL) {
+	if ((json = delivery_json(request_id, d, digest, body, len)) == NULL) {
 		a->outcome = OUTCOME_INTERNAL;
 		return -1;
 	}
-	if ((guests = join_lines(d->guests, d->nguests)) == NULL) {
-		free(attendees);
-		free(no_show);
-		a->outcome = OUTCOME_INTERNAL;
-		return -1;
-	}
-	if (d->created_at != TIME_NONE)
-		timestamp_format_ms(d->created_at, created);
-	if (d->start != TIME_NONE)
-		timestamp_format(d->start, start);
-	snprintf(duration, sizeof(duration), "%d", d->duration);
-	/* recurringEvent: freq,interval,count; an absent one empty (NULL). */
-	if (d->recur_freq >= 0)
-		snprintf(recurring, sizeof(recurring), "%d,%.0d,%.0d",
-		    d->recur_freq, d->recur_interval > 0 ? d->recur_interval : 0,
-		    d->recur_count > 0 ? d->recur_count : 0);
-
-	v[0] = request_id;
-	v[1] = d->trigger;
-	v[2] = d->created_at != TIME_NONE ? created : NULL;
-	v[3] = d->uid;
-	v[4] = d->reschedule_uid;
-	v[5] = d->start != TIME_NONE ? start : NULL;
-	v[6] = d->duration > 0 ? duration : NULL;
-	v[7] = d->title;
-	v[8] = d->event_type;
-	v[9] = d->event_slug;
-	v[10] = d->description;
-	v[11] = d->booker_notes;
-	v[12] = d->has_location ? d->location : NULL;
-	v[13] = d->cancellation_reason;
-	v[14] = d->organizer_email;
-	v[15] = attendees;
-	v[16] = no_show;
-	v[17] = d->trainer_id;
-	v[18] = d->student_id;
-	v[19] = d->full_booking ? "t" : "f";
-	v[20] = (const char *)digest;
-	lengths[20] = DIGEST_LEN;
-	formats[20] = 1;
-	v[21] = body;
-	lengths[21] = (int)len;
-	formats[21] = 1;
-	v[22] = d->nguests > 0 ? guests : NULL;
-	v[23] = d->reschedule_reason;
-	v[24] = d->attendee_seat_id;
-	v[25] = d->recur_freq >= 0 ? recurring : NULL;
-
+	v[0] = json;
 	s->request_id = request_id;
-	o = run(s, "applying a delivery", apply_sql, APPLY_PARAMS, v,
-	    lengths, formats, &res);
+	o = run(s, "applying a delivery", apply_sql, 1, v, NULL, NULL, &res);
 	s->request_id = NULL;
-	free(attendees);
-	free(no_show);
-	free(guests);
+	free(json);
 	if (o != OUTCOME_APPLIED) {
 		a->outcome = o;
 		return -1;

@@ -23,7 +23,7 @@ out=$STACK_DIR/sql-tap.out
 	echo 'BEGIN;'
 	echo 'CREATE EXTENSION pgtap;'
 	echo 'SELECT * FROM no_plan();'
-	for f in schema rules pending seats; do
+	for f in schema rules pending seats growth; do
 		printf "\\i '%s'\n" "$top_srcdir/tests/sql/$f.sql"
 	done
 	echo 'SELECT * FROM finish();'

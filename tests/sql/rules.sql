@@ -14,16 +14,22 @@ CREATE FUNCTION pg_temp.deliver(p_trigger text, p_uid text, p_at timestamptz,
 	OUT outcome text, OUT appointment_id uuid, OUT detail text)
 LANGUAGE sql AS $$
 	SELECT d.outcome, d.appointment_id, d.detail
-	FROM calsync.apply_delivery('sql.sh', p_trigger, p_at, p_uid,
-	    p_reschedule_uid, p_start, 60, 'Personal Training Session',
-	    'Personal Training Session', 'personal-training-session', NULL, NULL,
-	    'Studio', CASE WHEN p_trigger = 'BOOKING_CANCELLED' THEN 'sick' END,
-	    p_organizer, ARRAY[p_attendee], NULL, p_trainer, p_student, true,
-	    sha256(convert_to(concat_ws('|', p_trigger, p_uid, p_at, p_organizer,
-	        p_attendee, p_start, p_reschedule_uid, p_trainer, p_student),
-	        'UTF8')),
-	    convert_to(format('{"triggerEvent":"%s","payload":{"uid":"%s"}}',
-	        p_trigger, p_uid), 'UTF8')) d
+	FROM calsync.apply_delivery(jsonb_populate_record(NULL::calsync.delivery,
+	    jsonb_build_object('request_id', 'sql.sh', 'trigger', p_trigger,
+	    'created_at', p_at, 'uid', p_uid, 'reschedule_uid', p_reschedule_uid,
+	    'start_at', p_start, 'duration', 60,
+	    'title', 'Personal Training Session',
+	    'event_type', 'Personal Training Session',
+	    'event_slug', 'personal-training-session', 'location', 'Studio',
+	    'cancellation_reason', CASE WHEN p_trigger = 'BOOKING_CANCELLED'
+	        THEN 'sick' END,
+	    'organizer_email', p_organizer, 'attendee_emails', ARRAY[p_attendee],
+	    'trainer_id', p_trainer, 'student_id', p_student, 'full_booking', true,
+	    'body_sha256', sha256(convert_to(concat_ws('|', p_trigger, p_uid, p_at,
+	        p_organizer, p_attendee, p_start, p_reschedule_uid, p_trainer,
+	        p_student), 'UTF8')),
+	    'body', convert_to(format('{"triggerEvent":"%s","payload":{"uid":"%s"}}',
+	        p_trigger, p_uid), 'UTF8')))) d
 $$;
 
 -- The appointment a booking uid names.

@@ -10,14 +10,20 @@ CREATE FUNCTION pg_temp.seat(p_trigger text, p_uid text, p_at timestamptz,
 	OUT outcome text, OUT appointment_id uuid, OUT detail text)
 LANGUAGE sql AS $$
 	SELECT d.outcome, d.appointment_id, d.detail
-	FROM calsync.apply_delivery('sql.sh', p_trigger, p_at, p_uid, NULL,
-	    '2027-04-01 18:00', 60, 'Group class', 'Group class', 'group-class',
-	    NULL, NULL, 'Studio', p_reason, 'guilherme@gapersonal.com',
-	    CASE WHEN p_who IS NOT NULL THEN ARRAY[p_who] END, NULL, NULL, NULL,
-	    true, sha256(convert_to(concat_ws('|', p_trigger, p_uid, p_at, p_who,
-	        p_seat, p_reason), 'UTF8')),
-	    convert_to(format('{"triggerEvent":"%s","payload":{"uid":"%s"}}',
-	        p_trigger, p_uid), 'UTF8'), NULL, NULL, p_seat) d
+	FROM calsync.apply_delivery(jsonb_populate_record(NULL::calsync.delivery,
+	    jsonb_build_object('request_id', 'sql.sh', 'trigger', p_trigger,
+	    'created_at', p_at, 'uid', p_uid, 'start_at', '2027-04-01 18:00',
+	    'duration', 60, 'title', 'Group class', 'event_type', 'Group class',
+	    'event_slug', 'group-class', 'location', 'Studio',
+	    'cancellation_reason', p_reason,
+	    'organizer_email', 'guilherme@gapersonal.com',
+	    'attendee_emails', CASE WHEN p_who IS NOT NULL THEN ARRAY[p_who] END,
+	    'full_booking', true,
+	    'body_sha256', sha256(convert_to(concat_ws('|', p_trigger, p_uid, p_at,
+	        p_who, p_seat, p_reason), 'UTF8')),
+	    'body', convert_to(format('{"triggerEvent":"%s","payload":{"uid":"%s"}}',
+	        p_trigger, p_uid), 'UTF8'),
+	    'attendee_seat_id', p_seat))) d
 $$;
 
 -- The class's appointments: email|status|reason, by email.
