@@ -5,6 +5,7 @@
 # so run by "make deb-check", not by make check.
 set -u
 . "$top_srcdir/tests/tap.sh"
+. "$top_srcdir/tests/debbuild.sh"
 
 t_require "needs root: the test installs the package" test "$(id -u)" = 0
 for p in dpkg-buildpackage dh; do
@@ -47,17 +48,10 @@ dpkg_retry()
 }
 
 # --- build: the artefacts land beside the source, all inside $dir
-tar -C "$dir" -xzf "$tarball" || t_bail "cannot unpack $tarball"
-src=$(echo "$dir"/calsync-*/)
-# Run from make deb-check, the build must not inherit make's own settings
-# (TESTS=tests/deb.sh in MAKEFLAGS would have it build itself again).
-(cd "$src" && env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL -u MAKEOVERRIDES \
-    dpkg-buildpackage -us -uc -b) >"$dir/build.log" 2>&1
+deb=$(deb_build "$tarball" "$dir" 2>"$dir/why")
 rc=$?
-t_is "dpkg-buildpackage -us -uc -b: exit 0" "$rc" 0
-[ "$rc" = 0 ] || { tail -n 30 "$dir/build.log" | sed 's/^/# /'; t_done; exit 1; }
-deb=$(echo "$dir"/calsync_*_*.deb)
-t_ok "the .deb is there" test -f "$deb"
+t_is "dpkg-buildpackage -us -uc -b: a .deb" "$rc" 0
+[ "$rc" = 0 ] || { sed 's/^/# /' "$dir/why"; t_done; exit 1; }
 t_like "Depends: the libraries it links, and adduser" \
     "$(dpkg-deb -f "$deb" Depends)" 'adduser.*libcurl4.*libfcgi0ldbl.*libjson-c5.*libpq5.*libssl3'
 
