@@ -338,10 +338,10 @@ BEGIN
 END
 $$;
 
--- The triggers calsync acts on (the ones src/payload.c reads), with their
--- rank among events of the same millisecond; NULL for every other one,
--- which is only recorded.  BOOKING_REQUESTED counts only with a
--- rescheduleUid (apply_delivery).
+-- The triggers calsync acts on, with their rank among events of the same
+-- millisecond; NULL for every other one, which is only recorded.  The
+-- same as src/calsync.h's CALSYNC_TRIGGERS: calsyncctl check compares the
+-- two.  BOOKING_REQUESTED counts only with a rescheduleUid (apply_delivery).
 CREATE OR REPLACE FUNCTION calsync.trigger_rank(p_trigger text)
 RETURNS integer LANGUAGE sql IMMUTABLE AS $$
 	SELECT CASE p_trigger

@@ -156,6 +156,29 @@ enum trigger {
 };
 
 /*
+ * The triggers calsync acts on: the name Cal.com sends, what payload.c
+ * reads of it, and its rank among events of the same millisecond (a
+ * cancel in the same millisecond as a reschedule wins).  The one list in
+ * C: payload.c and metrics.c read it, and calsyncctl check compares it
+ * with the database's calsync.trigger_rank, which must rank these alike
+ * and the recorded ones below not at all.
+ */
+#define CALSYNC_TRIGGERS(X) \
+	X("BOOKING_CREATED",		TRIGGER_CREATED,	1) \
+	X("BOOKING_RESCHEDULED",	TRIGGER_RESCHEDULED,	2) \
+	X("BOOKING_REQUESTED",		TRIGGER_REQUESTED,	2) \
+	X("BOOKING_LOCATION_UPDATED",	TRIGGER_UPDATED,	3) \
+	X("BOOKING_PAID",		TRIGGER_UPDATED,	3) \
+	X("BOOKING_PAYMENT_INITIATED",	TRIGGER_UPDATED,	3) \
+	X("BOOKING_NO_SHOW_UPDATED",	TRIGGER_NO_SHOW,	4) \
+	X("BOOKING_CANCELLED",		TRIGGER_CANCELLED,	5) \
+	X("BOOKING_REJECTED",		TRIGGER_CANCELLED,	5)
+
+/* Triggers only recorded as they came, counted by name in /metrics. */
+#define CALSYNC_RECORDED_TRIGGERS(X) \
+	X("PING") X("MEETING_STARTED") X("MEETING_ENDED")
+
+/*
  * One verified delivery, parsed and validated.  Strings point into the
  * parsed JSON tree held by root, which this struct owns: payload_free()
  * releases all of them at once.  NULL means absent (or JSON null).

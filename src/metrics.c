@@ -30,11 +30,10 @@
 #define RECONCILED_MAX		4096
 
 /* The triggers counted by name; any other is "other". */
+#define TRIGGER_NAME(name, kind, rank)	name,
+#define RECORDED_NAME(name)		name,
 static const char *const triggers[] = {
-	"PING", "BOOKING_CREATED", "BOOKING_RESCHEDULED", "BOOKING_CANCELLED",
-	"BOOKING_REJECTED", "BOOKING_REQUESTED", "BOOKING_NO_SHOW_UPDATED",
-	"BOOKING_LOCATION_UPDATED", "BOOKING_PAID",
-	"BOOKING_PAYMENT_INITIATED", "MEETING_STARTED", "MEETING_ENDED",
+	CALSYNC_TRIGGERS(TRIGGER_NAME) CALSYNC_RECORDED_TRIGGERS(RECORDED_NAME)
 	"other", "none"
 };
 #define NTRIGGERS	(sizeof(triggers) / sizeof(triggers[0]))

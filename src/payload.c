@@ -88,24 +88,13 @@ static const struct field fields[] = {
 	{ "recurringEvent.count",	F_COUNT,	AT(recur_count) },
 };
 
-/*
- * The triggers calsync reads; every other one is recorded as it came.
- * calsync.trigger_rank (sql/calsync.sql) names the same ones: those are
- * the triggers the database acts on.
- */
+/* The triggers calsync reads (calsync.h); every other one is recorded. */
+#define TRIGGER_KIND(name, kind, rank)	{ name, kind },
 static const struct {
 	const char	*name;
 	enum trigger	 kind;
 } triggers[] = {
-	{ "BOOKING_CREATED",		TRIGGER_CREATED },
-	{ "BOOKING_RESCHEDULED",	TRIGGER_RESCHEDULED },
-	{ "BOOKING_REQUESTED",		TRIGGER_REQUESTED },
-	{ "BOOKING_CANCELLED",		TRIGGER_CANCELLED },
-	{ "BOOKING_REJECTED",		TRIGGER_CANCELLED },
-	{ "BOOKING_NO_SHOW_UPDATED",	TRIGGER_NO_SHOW },
-	{ "BOOKING_LOCATION_UPDATED",	TRIGGER_UPDATED },
-	{ "BOOKING_PAID",		TRIGGER_UPDATED },
-	{ "BOOKING_PAYMENT_INITIATED",	TRIGGER_UPDATED },
+	CALSYNC_TRIGGERS(TRIGGER_KIND)
 };
 
 /* Follow a dotted path; NULL if any step is missing or not an object. */

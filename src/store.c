@@ -73,6 +73,31 @@ static const char check_sql[] =
 	" pg_catalog.has_function_privilege("
 	"'calsync.apply_delivery(calsync.delivery)', 'EXECUTE')";
 
+/*
+ * The triggers whose rank in the database (calsync.trigger_rank) is not
+ * calsync.h's, as "NAME: R there, R here"; $1 the names, $2 the ranks,
+ * comma-separated, empty for none.
+ */
+static const char ranks_sql[] =
+	"SELECT coalesce(pg_catalog.string_agg(x.t OPERATOR(pg_catalog.||) ': '"
+	" OPERATOR(pg_catalog.||) coalesce(calsync.trigger_rank(x.t)::"
+	"pg_catalog.text, 'none') OPERATOR(pg_catalog.||) ' there, '"
+	" OPERATOR(pg_catalog.||) coalesce(x.r, 'none') OPERATOR(pg_catalog.||)"
+	" ' here', ', '), '')"
+	" FROM ROWS FROM (pg_catalog.unnest(pg_catalog.string_to_array($1,"
+	" ',')), pg_catalog.unnest(pg_catalog.string_to_array($2, ',', '')))"
+	" AS x (t, r)"
+	" WHERE x.t OPERATOR(pg_catalog.<>) ''"
+	" AND calsync.trigger_rank(x.t) IS DISTINCT FROM x.r::pg_catalog.int4";
+#define RANKED_NAME(name, kind, rank)	name ","
+#define RANKED_RANK(name, kind, rank)	#rank ","
+#define RECORDED_NAME(name)		name ","
+#define RECORDED_RANK(name)		","
+static const char trigger_names[] =
+	CALSYNC_TRIGGERS(RANKED_NAME) CALSYNC_RECORDED_TRIGGERS(RECORDED_NAME);
+static const char trigger_ranks[] =
+	CALSYNC_TRIGGERS(RANKED_RANK) CALSYNC_RECORDED_TRIGGERS(RECORDED_RANK);
+
 static const char deliveries_sql[] =
 	"SELECT id, pg_catalog.to_char(received_at AT TIME ZONE 'UTC',"
 	" 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), coalesce(trigger, '-'),"
@@ -708,6 +733,32 @@ store_expire_pending(struct store *s, size_t days, struct pending *p)
 }
 
 /* calsyncctl check: reachable, schema current, privileges in place. */
+/* Whether the database ranks the triggers as calsync.h does. */
+static int
+check_ranks(struct store *s, char *msg, size_t msgsz)
+{
+	const char	*v[2] = { trigger_names, trigger_ranks };
+	PGresult	*res;
+	int		 rc = -1;
+
+	if (run(s, "comparing the triggers' ranks", ranks_sql, 2, v, NULL,
+	    NULL, &res) != OUTCOME_APPLIED) {
+		snprintf(msg, msgsz, "%s", s->error);
+		return -1;
+	}
+	if (*PQgetvalue(res, 0, 0) != '\0')
+		snprintf(msg, msgsz, "the database ranks triggers otherwise "
+		    "than this calsync (%s): run sql/calsync.sql",
+		    PQgetvalue(res, 0, 0));
+	else {
+		snprintf(msg, msgsz, "database reachable, calsync schema "
+		    "version %d", CALSYNC_SCHEMA_VERSION);
+		rc = 0;
+	}
+	PQclear(res);
+	return rc;
+}
+
 int
 store_check(struct store *s, char *msg, size_t msgsz)
 {
@@ -732,11 +783,8 @@ store_check(struct store *s, char *msg, size_t msgsz)
 		snprintf(msg, msgsz, "this database user may not read users, "
 		    "write appointments or run calsync.apply_delivery: grant "
 		    "the calsync role to it");
-	else {
-		snprintf(msg, msgsz, "database reachable, calsync schema "
-		    "version %d", CALSYNC_SCHEMA_VERSION);
-		rc = 0;
-	}
+	else
+		rc = check_ranks(s, msg, msgsz);
 	PQclear(res);
 	return rc;
 }

@@ -209,6 +209,21 @@ out=$(CALCOM_WEBHOOK_SECRET=$STACK_SECRET "$CTL" check 2>&1)
 t_is "calsyncctl check, old schema: exit 1" "$?" 1
 t_like "calsyncctl check, old schema: says to run calsync.sql" "$out" "run sql/calsync.sql"
 stack_psql -c "INSERT INTO calsync.schema_version VALUES ($SCHEMA)" >/dev/null
+# The triggers' ranks: calsync.h's and the database's must agree.
+stack_psql -c "CREATE OR REPLACE FUNCTION calsync.trigger_rank(p_trigger text)
+    RETURNS integer LANGUAGE sql IMMUTABLE AS \$\$
+    SELECT CASE p_trigger WHEN 'BOOKING_CREATED' THEN 1 WHEN 'BOOKING_RESCHEDULED' THEN 2
+    WHEN 'BOOKING_REQUESTED' THEN 2 WHEN 'BOOKING_LOCATION_UPDATED' THEN 3
+    WHEN 'BOOKING_PAID' THEN 4 WHEN 'BOOKING_PAYMENT_INITIATED' THEN 3
+    WHEN 'BOOKING_NO_SHOW_UPDATED' THEN 4 WHEN 'BOOKING_CANCELLED' THEN 5
+    WHEN 'BOOKING_REJECTED' THEN 5 WHEN 'PING' THEN 1 END \$\$" >/dev/null
+out=$(CALCOM_WEBHOOK_SECRET=$STACK_SECRET "$CTL" check 2>&1)
+t_is "calsyncctl check, a trigger ranked otherwise in the database: exit 1" "$?" 1
+t_like "... names each trigger that differs, both ways" "$out" \
+    "BOOKING_PAID: 4 there, 3 here, PING: 1 there, none here.*run sql/calsync.sql"
+stack_psql -f "$top_srcdir/sql/calsync.sql" >/dev/null
+out=$(CALCOM_WEBHOOK_SECRET=$STACK_SECRET "$CTL" check 2>&1)
+t_is "... and after calsync.sql again: exit 0" "$?" 0
 out=$(DATABASE_URL=postgresql://calsync@127.0.0.1:1/ga_personal \
     CALCOM_WEBHOOK_SECRET=x "$CTL" check 2>&1)
 t_is "calsyncctl check, no database: exit 1" "$?" 1
