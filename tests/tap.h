@@ -1,6 +1,7 @@
 /*
  * tap.h: the Test Anything Protocol, as automake's tap-driver.sh reads
- * it: "ok N - name" or "not ok N - name", then the plan.
+ * it: "ok N - name" or "not ok N - name", then the plan.  Its functions
+ * are inline: a test that uses only some of them builds without a warning.
  */
 #ifndef TAP_H
 #define TAP_H
@@ -17,7 +18,7 @@ static int tap_n, tap_failed;
 #define is_str(got, want, ...) tap_is_str((got), (want), __FILE__, \
 	__LINE__, __VA_ARGS__)
 
-static void __attribute__((format(printf, 4, 5)))
+static inline void __attribute__((format(printf, 4, 5)))
 tap_ok(int pass, const char *file, int line, const char *fmt, ...)
 {
 	va_list	 ap;
@@ -47,7 +48,7 @@ tap_ok(int pass, const char *file, int line, const char *fmt, ...)
 	}								\
 } while (0)
 
-static void __attribute__((format(printf, 5, 6)))
+static inline void __attribute__((format(printf, 5, 6)))
 tap_is_int(long long got, long long want, const char *file, int line,
     const char *fmt, ...)
 {
@@ -55,7 +56,7 @@ tap_is_int(long long got, long long want, const char *file, int line,
 	    printf("got %lld, want %lld\n", got, want));
 }
 
-static void __attribute__((format(printf, 5, 6)))
+static inline void __attribute__((format(printf, 5, 6)))
 tap_is_str(const char *got, const char *want, const char *file, int line,
     const char *fmt, ...)
 {
