@@ -21,6 +21,13 @@ cleanup()
 trap cleanup EXIT
 stack_start 2 >&2 || t_bail "the stack did not start (see above)"
 CTL=$top_builddir/src/calsyncctl
+# As root, calsyncctl runs as calsync's user (www-data here), who may not
+# reach the build tree (a clone in /root is 0700): a copy in the stack's
+# own directory, which that user can.
+if _stack_root; then
+	cp "$CTL" "$STACK_DIR/calsyncctl" || t_bail "cannot copy calsyncctl"
+	CTL=$STACK_DIR/calsyncctl
+fi
 base=${STACK_URL%/api/v1/webhooks/calcom}
 API_KEY=cal_live_reconcile_test_$(head -c 8 /dev/urandom | od -An -tx1 | tr -d ' \n')
 
