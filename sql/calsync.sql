@@ -213,7 +213,12 @@ CREATE TYPE calsync.state AS (
 -- deliveries: bench/run --growth).  So the engine runs with enable_seqscan
 -- off, and joins by nested loop (an index lookup a row), never by hashing
 -- or merging a table read whole: a table is read whole only where no
--- index can serve.
+-- index can serve.  Such a plan is right whatever the statistics say, so
+-- each statement is planned once a connection (force_generic_plan): left
+-- to choose, PL/pgSQL planned the engine's statements afresh at every
+-- call, a third of PostgreSQL's time a delivery.  For the same reason the
+-- engine's functions are PL/pgSQL, or SQL the planner inlines (a single
+-- expression): any other SQL function is planned at every call.
 
 -- The user with this email and role, the email matched without regard to
 -- case.  The exact address is tried first, through users_email_index; only
@@ -362,12 +367,14 @@ $$;
 -- attendeeSeatId).  A plain booking's cancel cancels it whole, whoever it
 -- names; a class's cancel that names people is those people leaving.
 CREATE OR REPLACE FUNCTION calsync.seated(p_uids text[])
-RETURNS boolean LANGUAGE sql STABLE AS $$
-	SELECT EXISTS (SELECT FROM calsync.events x WHERE x.uid = ANY (p_uids)
+RETURNS boolean LANGUAGE plpgsql STABLE AS $$
+BEGIN
+	RETURN EXISTS (SELECT FROM calsync.events x WHERE x.uid = ANY (p_uids)
 	    AND x.attendee_seat_id IS NOT NULL)
 	    OR EXISTS (SELECT FROM calsync.events x WHERE x.uid = ANY (p_uids)
 	    AND x.trigger = 'BOOKING_CREATED' AND x.full_booking
-	    GROUP BY x.uid HAVING count(DISTINCT x.seat) > 1)
+	    GROUP BY x.uid HAVING count(DISTINCT x.seat) > 1);
+END
 $$;
 
 -- The series of a booking that carries recurringEvent (p_recurring:
@@ -378,18 +385,23 @@ $$;
 CREATE OR REPLACE FUNCTION calsync.series_key(p_organizer text,
 	p_booker text, p_slug text, p_event_type text, p_start timestamp,
 	p_recurring integer[])
-RETURNS text LANGUAGE sql IMMUTABLE AS $$
-	SELECT concat_ws('|', lower(p_organizer), lower(p_booker),
-	    lower(coalesce(p_slug, p_event_type)), p_recurring[1], v.n,
+RETURNS text LANGUAGE plpgsql IMMUTABLE AS $$
+DECLARE
+	n	integer := greatest(coalesce(p_recurring[2], 1), 1);
+	day	bigint := floor(extract(epoch FROM p_start) / 86400);
+BEGIN
+	IF p_recurring[1] IS NULL OR p_organizer IS NULL OR p_booker IS NULL
+	    OR p_start IS NULL THEN
+		RETURN NULL;
+	END IF;
+	RETURN concat_ws('|', lower(p_organizer), lower(p_booker),
+	    lower(coalesce(p_slug, p_event_type)), p_recurring[1], n,
 	    CASE p_recurring[1]
-	    WHEN 2 THEN mod(v.day, 7 * v.n)::text
-	    WHEN 3 THEN mod(v.day, v.n)::text
+	    WHEN 2 THEN mod(day, 7 * n)::text
+	    WHEN 3 THEN mod(day, n)::text
 	    WHEN 1 THEN to_char(p_start, 'DD')
-	    ELSE to_char(p_start, 'MMDD') END)
-	FROM (SELECT greatest(coalesce(p_recurring[2], 1), 1) AS n,
-	    floor(extract(epoch FROM p_start) / 86400)::bigint AS day) v
-	WHERE p_recurring[1] IS NOT NULL AND p_organizer IS NOT NULL
-	    AND p_booker IS NOT NULL AND p_start IS NOT NULL
+	    ELSE to_char(p_start, 'MMDD') END);
+END
 $$;
 
 -- The time between two occurrences of a rule.
@@ -407,12 +419,15 @@ $$;
 CREATE OR REPLACE FUNCTION calsync.cancel(INOUT status text,
 	INOUT cancelled_at timestamp(0), INOUT reason text,
 	p_event calsync.events)
-LANGUAGE sql IMMUTABLE AS $$
-	SELECT 'cancelled'::text, CASE WHEN status IS DISTINCT FROM 'cancelled'
-	    THEN (p_event.clock AT TIME ZONE 'UTC')::timestamp(0)
-	    ELSE cancelled_at END,
-	    coalesce(nullif(p_event.cancellation_reason, ''), reason,
-	    'Cancelled via Cal.com')
+LANGUAGE plpgsql IMMUTABLE AS $$
+BEGIN
+	IF status IS DISTINCT FROM 'cancelled' THEN
+		cancelled_at := (p_event.clock AT TIME ZONE 'UTC')::timestamp(0);
+	END IF;
+	status := 'cancelled';
+	reason := coalesce(nullif(p_event.cancellation_reason, ''), reason,
+	    'Cancelled via Cal.com');
+END
 $$;
 
 -- The appointments the events of a booking make, folded in clock order.
@@ -814,15 +829,19 @@ $$;
 -- in it yet are added at the end.
 CREATE OR REPLACE FUNCTION calsync.merge_notes(p_now text, p_last text,
 	p_new text)
-RETURNS text LANGUAGE sql IMMUTABLE AS $$
-	SELECT CASE WHEN p_now IS NOT DISTINCT FROM p_last THEN p_new
-	    ELSE coalesce((SELECT concat_ws(E'\n', nullif(p_now, ''),
+RETURNS text LANGUAGE plpgsql IMMUTABLE AS $$
+BEGIN
+	IF p_now IS NOT DISTINCT FROM p_last THEN
+		RETURN p_new;
+	END IF;
+	RETURN coalesce((SELECT concat_ws(E'\n', nullif(p_now, ''),
 	        string_agg(l, E'\n' ORDER BY n))
 	    FROM unnest(string_to_array(p_new, E'\n')) WITH ORDINALITY AS x (l, n)
 	    WHERE l <> ''
 	    AND NOT l = ANY (coalesce(string_to_array(p_last, E'\n'), '{}'))
 	    AND NOT l = ANY (coalesce(string_to_array(p_now, E'\n'), '{}'))
-	    HAVING count(*) > 0), p_now) END
+	    HAVING count(*) > 0), p_now);
+END
 $$;
 
 -- Bring the appointments of a booking to what its events say: create the
@@ -1030,8 +1049,15 @@ $$;
 -- (Cal.com does not order its deliveries): a student of GA Personal with
 -- no appointment of the booking yet.  It is folded in when the seat comes.
 CREATE OR REPLACE FUNCTION calsync.seat_unknown(p_event bigint)
-RETURNS boolean LANGUAGE sql STABLE AS $$
-	SELECT e.trigger = 'BOOKING_CANCELLED'
+RETURNS boolean LANGUAGE plpgsql STABLE AS $$
+DECLARE
+	e	calsync.events%ROWTYPE;
+BEGIN
+	SELECT * INTO e FROM calsync.events x WHERE x.id = p_event;
+	IF NOT FOUND THEN
+		RETURN NULL;
+	END IF;
+	RETURN e.trigger = 'BOOKING_CANCELLED'
 	    AND cardinality(e.attendee_emails) > 0
 	    AND calsync.seated(ARRAY[e.uid])
 	    AND EXISTS (SELECT FROM calsync.find_students(NULL,
@@ -1039,8 +1065,8 @@ RETURNS boolean LANGUAGE sql STABLE AS $$
 	    AND NOT EXISTS (SELECT FROM calsync.bookings b
 	        JOIN public.appointments a ON a.id = b.appointment_id
 	        WHERE b.uid = e.uid AND a.student_id IN (SELECT f.id
-	        FROM calsync.find_students(NULL, e.attendee_emails) f))
-	FROM calsync.events e WHERE e.id = p_event
+	        FROM calsync.find_students(NULL, e.attendee_emails) f));
+END
 $$;
 
 -- A delivery as calsync's worker reads it (src/payload.c's struct
@@ -1102,7 +1128,8 @@ DROP FUNCTION IF EXISTS calsync.apply_delivery(text, text, timestamptz,
 CREATE OR REPLACE FUNCTION calsync.apply_delivery(d calsync.delivery,
 	OUT outcome text, OUT appointment_id uuid, OUT detail text)
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp
-SET enable_seqscan = off SET enable_hashjoin = off
+SET plan_cache_mode = force_generic_plan SET enable_seqscan = off
+SET enable_hashjoin = off
 SET enable_mergejoin = off AS $$
 DECLARE
 	v_clock		timestamptz := coalesce(d.created_at, now()) +
@@ -1142,9 +1169,13 @@ BEGIN
 			v_others := ARRAY(SELECT DISTINCT x.uid FROM calsync.events x
 			    WHERE x.series = v_series);
 		END IF;
-		PERFORM calsync.lock_booking(ARRAY[d.uid, d.reschedule_uid] ||
+		-- What lock_booking locked is the booking's closure, when
+		-- no other occurrence joined it.
+		v_uids := calsync.lock_booking(ARRAY[d.uid, d.reschedule_uid] ||
 		    coalesce(v_others, '{}'));
-		v_uids := calsync.linked_uids(ARRAY[d.uid, d.reschedule_uid]);
+		IF cardinality(v_others) > 0 THEN
+			v_uids := calsync.linked_uids(ARRAY[d.uid, d.reschedule_uid]);
+		END IF;
 		INSERT INTO calsync.events AS e (body_sha256, trigger, clock, uid,
 		    reschedule_uid, start_at, duration, title, event_type,
 		    event_slug, description, booker_notes, location,
@@ -1226,7 +1257,8 @@ $$;
 CREATE OR REPLACE FUNCTION calsync.replay(p_delivery bigint,
 	OUT outcome text, OUT detail text)
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp
-SET enable_seqscan = off SET enable_hashjoin = off
+SET plan_cache_mode = force_generic_plan SET enable_seqscan = off
+SET enable_hashjoin = off
 SET enable_mergejoin = off AS $$
 DECLARE
 	v_event		calsync.events%ROWTYPE;
