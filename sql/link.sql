@@ -1,0 +1,63 @@
+-- link.sql: the uids that are one booking (reschedules, appointments
+-- they share), and the locks that make a booking's deliveries take turns.
+-- Read by calsync.sql.
+
+-- The uids of a booking and every uid linked to them (reschedules, shared
+-- appointments), as committed now: the closure, sorted.
+CREATE OR REPLACE FUNCTION calsync.linked_uids(p_uids text[])
+RETURNS text[] LANGUAGE plpgsql AS $$
+DECLARE
+	v_all	text[] := '{}';
+	v_more	text[] := ARRAY(SELECT DISTINCT u FROM unnest(p_uids) u
+		    WHERE u IS NOT NULL);
+BEGIN
+	WHILE cardinality(v_more) > 0 LOOP
+		v_all := v_all || v_more;
+		v_more := ARRAY(SELECT DISTINCT x FROM (
+			SELECT e.uid FROM calsync.events e
+			WHERE e.reschedule_uid = ANY (v_all)
+			UNION ALL
+			SELECT e.reschedule_uid FROM calsync.events e
+			WHERE e.uid = ANY (v_all)
+			UNION ALL
+			SELECT o.uid FROM calsync.bookings b
+			JOIN calsync.bookings o USING (appointment_id)
+			WHERE b.uid = ANY (v_all)) l (x)
+		    WHERE x IS NOT NULL AND NOT x = ANY (v_all));
+	END LOOP;
+	RETURN ARRAY(SELECT u FROM unnest(v_all) u ORDER BY u);
+END
+$$;
+
+-- Lock a booking: its uids and every uid linked to them.  Two deliveries
+-- of one booking wait for each other here, and never in a cycle: a
+-- delivery waits only for the locks it takes first, all in one order.
+-- What commits meanwhile may link more uids; those are taken without
+-- waiting, and if another delivery holds one, this one starts again
+-- (a serialization failure, which calsync retries).  Waiting for them
+-- instead could deadlock, and a deadlock costs a second to detect.
+CREATE OR REPLACE FUNCTION calsync.lock_booking(p_uids text[])
+RETURNS text[] LANGUAGE plpgsql AS $$
+DECLARE
+	v_all	text[] := calsync.linked_uids(p_uids);
+	v_now	text[];
+	u	text;
+BEGIN
+	PERFORM pg_advisory_xact_lock(hashtextextended(x, 7710585))
+	FROM unnest(v_all) x;
+	LOOP
+		v_now := calsync.linked_uids(v_all);
+		EXIT WHEN v_now <@ v_all;
+		FOR u IN SELECT unnest(v_now) EXCEPT SELECT unnest(v_all) LOOP
+			IF NOT pg_try_advisory_xact_lock(
+			    hashtextextended(u, 7710585)) THEN
+				RAISE EXCEPTION 'booking % is being changed by '
+				    'another delivery', u
+				    USING ERRCODE = 'serialization_failure';
+			END IF;
+		END LOOP;
+		v_all := v_now;
+	END LOOP;
+	RETURN v_all;
+END
+$$;

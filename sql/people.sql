@@ -1,0 +1,126 @@
+-- people.sql: who a booking names in GA Personal: its trainer and its
+-- students, found by id or email, and why none matched.  Read by
+-- calsync.sql.
+
+-- The user with this email and role, the email matched without regard to
+-- case.  The exact address is tried first, through users_email_index; only
+-- when it is not there (a guest, another case) are users compared in lower
+-- case, a scan (an index on lower(email) would be an object in the
+-- application's schema).  The scan lowers only the addresses that can
+-- match, as lowering costs far more than counting: an ASCII address (as
+-- many bytes as characters) has as many characters in lower case, under
+-- every collation provider, so one whose byte count is not the wanted
+-- address's character count in lower case cannot match.
+CREATE OR REPLACE FUNCTION calsync.user_by_email(p_email text, p_role text)
+RETURNS uuid LANGUAGE plpgsql STABLE AS $$
+DECLARE
+	v_id	uuid;
+	v_lower	text;
+	v_len	integer;
+BEGIN
+	SELECT u.id INTO v_id FROM public.users u
+	WHERE u.email = p_email AND u.role = p_role;
+	IF v_id IS NULL THEN
+		v_lower := lower(p_email);
+		v_len := length(v_lower);
+		-- One CASE: the planner would order separate conditions by
+		-- their cost, lower() first.
+		SELECT u.id INTO v_id FROM public.users u
+		WHERE u.role = p_role AND CASE
+		    WHEN octet_length(u.email) = v_len
+		        OR octet_length(u.email) > length(u.email)
+		    THEN lower(u.email) = v_lower END
+		LIMIT 1;
+	END IF;
+	RETURN v_id;
+END
+$$;
+
+-- The trainer of a booking: metadata.trainer_id if sent (checked, not
+-- trusted), else the organizer's email.
+CREATE OR REPLACE FUNCTION calsync.find_trainer(p_id uuid, p_email text)
+RETURNS uuid LANGUAGE plpgsql STABLE AS $$
+BEGIN
+	IF p_id IS NOT NULL THEN
+		RETURN (SELECT u.id FROM public.users u
+		    WHERE u.id = p_id AND u.role = 'trainer');
+	END IF;
+	RETURN calsync.user_by_email(p_email, 'trainer');
+END
+$$;
+
+-- The students of a booking: metadata.student_id if sent, else every
+-- attendee whose email is a student's, in order (the booker first): one
+-- appointment each.
+CREATE OR REPLACE FUNCTION calsync.find_students(p_id uuid, p_emails text[])
+RETURNS TABLE (id uuid, email text)
+LANGUAGE plpgsql STABLE AS $$
+DECLARE
+	a	text;
+	v_id	uuid;
+	v_seen	uuid[] := '{}';
+BEGIN
+	IF p_id IS NOT NULL THEN
+		RETURN QUERY SELECT u.id, lower(u.email)::text FROM public.users u
+		    WHERE u.id = p_id AND u.role = 'student';
+		RETURN;
+	END IF;
+	FOREACH a IN ARRAY coalesce(p_emails, '{}') LOOP
+		v_id := calsync.user_by_email(a, 'student');
+		IF v_id IS NOT NULL AND NOT v_id = ANY (v_seen) THEN
+			v_seen := v_seen || v_id;
+			id := v_id;
+			email := lower(a);
+			RETURN NEXT;
+		END IF;
+	END LOOP;
+END
+$$;
+
+-- Roles match exactly: a trainer is a user whose role is 'trainer', a
+-- student one whose role is 'student' (GA Personal writes them so; the
+-- database does not limit role).  'admin', 'coach', 'Trainer' are neither,
+-- and a booking with no trainer or no student is unmatched, kept for
+-- replay: once the application gives the user the role, calsyncctl replay
+-- makes the appointment.  When a user has the id or the email but another
+-- role, the reason names that role, so the operator sees which user to fix.
+-- Only on that path: the first user with this id, or else with one of these
+-- emails (any case, in order), and the role it has.
+CREATE OR REPLACE FUNCTION calsync.role_of(p_id uuid, p_emails text[])
+RETURNS text LANGUAGE sql STABLE AS $$
+	SELECT CASE WHEN p_id IS NOT NULL THEN
+	    (SELECT u.role FROM public.users u WHERE u.id = p_id)
+	ELSE
+	    (SELECT u.role FROM unnest(p_emails) WITH ORDINALITY AS e (email, n)
+	     JOIN public.users u ON lower(u.email) = lower(e.email)
+	     ORDER BY e.n LIMIT 1)
+	END
+$$;
+
+-- Why a booking has no trainer (p_role 'trainer') or no student.
+CREATE OR REPLACE FUNCTION calsync.unmatched_reason(p_role text,
+	p_id uuid, p_emails text[])
+RETURNS text LANGUAGE plpgsql STABLE AS $$
+DECLARE
+	v_role	text := calsync.role_of(p_id, p_emails);
+BEGIN
+	IF v_role IS NULL THEN
+		RETURN CASE
+		    WHEN p_id IS NOT NULL THEN format('metadata.%s_id is not a '
+		        '%s in GA Personal', p_role, p_role)
+		    WHEN p_role = 'trainer' THEN 'no trainer in GA Personal has '
+		        'the organizer''s email'
+		    ELSE 'no attendee''s email belongs to a student in GA Personal'
+		    END;
+	END IF;
+	RETURN CASE
+	    WHEN p_id IS NOT NULL THEN format('metadata.%s_id is a GA Personal '
+	        'user whose role is %L, not %L', p_role, v_role, p_role)
+	    WHEN p_role = 'trainer' THEN format('the organizer''s email is a GA '
+	        'Personal user whose role is %L, not %L', v_role, p_role)
+	    ELSE format('no attendee is a student in GA Personal: an '
+	        'attendee''s email is a user whose role is %L, not %L',
+	        v_role, p_role)
+	    END;
+END
+$$;

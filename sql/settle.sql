@@ -1,0 +1,228 @@
+-- settle.sql: the appointments of a booking brought to what its events
+-- say (calsync.settle), keeping what the trainer edited.  Read by
+-- calsync.sql.
+
+-- Whether calsync may write an appointment with this status.  calsync
+-- writes only scheduled, cancelled and no_show; any other status (GA
+-- Personal's "completed", or one the application adds: the database does
+-- not limit them) is the trainer's record of a session that was held, and
+-- Cal.com's word no longer moves it: a late cancel or a reschedule leaves
+-- it as the trainer marked it, and the delivery is journaled as ignored.
+-- calsync.settled keeps what calsync last wrote, so if the trainer sets
+-- the status back to one of calsync's, the next delivery brings the
+-- appointment to what the booking's events say.
+CREATE OR REPLACE FUNCTION calsync.writes_status(p_status text)
+RETURNS boolean LANGUAGE sql IMMUTABLE AS $$
+	SELECT p_status IS NULL OR p_status IN ('scheduled', 'cancelled', 'no_show')
+$$;
+
+-- The notes to write when the booking's notes moved from p_last (what
+-- calsync last wrote) to p_new: p_new if the notes are still p_last; if the
+-- trainer edited them (p_now), their text stays, and only the lines of
+-- p_new that are new since p_last (a reschedule reason, a new uid) and not
+-- in it yet are added at the end.
+CREATE OR REPLACE FUNCTION calsync.merge_notes(p_now text, p_last text,
+	p_new text)
+RETURNS text LANGUAGE plpgsql IMMUTABLE AS $$
+BEGIN
+	IF p_now IS NOT DISTINCT FROM p_last THEN
+		RETURN p_new;
+	END IF;
+	RETURN coalesce((SELECT concat_ws(E'\n', nullif(p_now, ''),
+	        string_agg(l, E'\n' ORDER BY n))
+	    FROM unnest(string_to_array(p_new, E'\n')) WITH ORDINALITY AS x (l, n)
+	    WHERE l <> ''
+	    AND NOT l = ANY (coalesce(string_to_array(p_last, E'\n'), '{}'))
+	    AND NOT l = ANY (coalesce(string_to_array(p_now, E'\n'), '{}'))
+	    HAVING count(*) > 0), p_now);
+END
+$$;
+
+-- Bring the appointments of a booking to what its events say: create the
+-- ones missing, and on the others write the fields whose folded value moved
+-- since calsync last wrote them.  Returns whether anything was written, an
+-- appointment id, why no appointment can be made, if so, and the status of
+-- an appointment left as it is because calsync does not write that status
+-- (calsync.writes_status), if one would have changed.
+DROP FUNCTION IF EXISTS calsync.settle(text[]);
+CREATE OR REPLACE FUNCTION calsync.settle(p_uids text[],
+	OUT changed boolean, OUT appointment_id uuid, OUT unmatched text,
+	OUT kept text)
+LANGUAGE plpgsql AS $$
+DECLARE
+	n	calsync.state;
+	w	calsync.state;		-- the booking as a whole
+	sh	calsync.settled%ROWTYPE;
+	v_id	uuid;
+	v_other	uuid;
+	v_status text;			-- an appointment's, as it is now
+	v_held	text;			-- the status of the one kept (v_id)
+	v_moves	boolean;
+	v_done	uuid[] := '{}';		-- appointments settled per student
+	v_now	timestamp(0) := now() AT TIME ZONE 'UTC';
+BEGIN
+	changed := false;
+	FOR n IN SELECT * FROM calsync.fold(p_uids) LOOP
+		IF n.student_id IS NULL THEN
+			w := n;
+			unmatched := n.unmatched;
+			CONTINUE;
+		END IF;
+		-- Two parts of a booking that met late (a reschedule before its
+		-- original) may each have made one: keep the first, drop the
+		-- others calsync made.
+		v_id := NULL;
+		v_held := NULL;
+		-- From the booking's uids (an index), never from all of a
+		-- student's appointments.
+		FOR v_other IN SELECT DISTINCT ON (a.inserted_at, a.id) a.id
+		    FROM calsync.bookings b
+		    JOIN public.appointments a ON a.id = b.appointment_id
+		    WHERE b.uid = ANY (p_uids) AND a.student_id = n.student_id
+		    ORDER BY a.inserted_at, a.id LOOP
+			SELECT a.status INTO v_status FROM public.appointments a
+			WHERE a.id = v_other FOR UPDATE;
+			IF v_id IS NULL THEN
+				v_id := v_other;
+				v_held := v_status;
+			ELSE
+				-- Never a session the trainer marked held.
+				DELETE FROM public.appointments a WHERE a.id = v_other
+				    AND calsync.writes_status(a.status)
+				    AND EXISTS (SELECT FROM calsync.settled s
+				    WHERE s.appointment_id = v_other);
+				IF FOUND THEN
+					changed := true;
+					PERFORM calsync.record_change(v_other,
+					    'deleted', NULL, p_uids[1]);
+				END IF;
+			END IF;
+		END LOOP;
+		IF v_id IS NULL THEN
+			INSERT INTO public.appointments (trainer_id, student_id,
+			    scheduled_at, duration_minutes, status, appointment_type,
+			    location, notes, cancellation_reason, cancelled_at,
+			    inserted_at, updated_at)
+			VALUES (n.trainer_id, n.student_id, n.scheduled_at,
+			    n.duration_minutes, n.status, n.appointment_type,
+			    n.location, n.notes, n.cancellation_reason,
+			    n.cancelled_at, v_now, v_now)
+			RETURNING id INTO v_id;
+			changed := true;
+			PERFORM calsync.record_change(v_id, 'created', n.status,
+			    p_uids[1]);
+		ELSIF NOT calsync.writes_status(v_held) THEN
+			-- Left as the trainer marked it, and calsync.settled as
+			-- calsync last wrote it.
+			SELECT * INTO sh FROM calsync.settled s
+			WHERE s.appointment_id = v_id;
+			IF (n.scheduled_at, n.duration_minutes, n.location, n.status,
+			    n.cancellation_reason, n.cancelled_at, n.notes) IS
+			    DISTINCT FROM (sh.scheduled_at, sh.duration_minutes,
+			    sh.location, sh.status, sh.cancellation_reason,
+			    sh.cancelled_at, sh.notes) THEN
+				kept := coalesce(kept, v_held);
+			END IF;
+		ELSE
+			SELECT * INTO sh FROM calsync.settled s
+			WHERE s.appointment_id = v_id;
+			UPDATE public.appointments a SET
+			    scheduled_at = CASE WHEN n.scheduled_at IS DISTINCT FROM
+			        sh.scheduled_at THEN n.scheduled_at ELSE a.scheduled_at END,
+			    duration_minutes = CASE WHEN n.duration_minutes IS DISTINCT
+			        FROM sh.duration_minutes THEN n.duration_minutes
+			        ELSE a.duration_minutes END,
+			    location = CASE WHEN n.location IS DISTINCT FROM sh.location
+			        THEN n.location ELSE a.location END,
+			    status = CASE WHEN n.status IS DISTINCT FROM sh.status
+			        THEN n.status ELSE a.status END,
+			    cancellation_reason = CASE WHEN (n.status,
+			        n.cancellation_reason) IS DISTINCT FROM (sh.status,
+			        sh.cancellation_reason) THEN n.cancellation_reason
+			        ELSE a.cancellation_reason END,
+			    cancelled_at = CASE WHEN (n.status, n.cancelled_at) IS
+			        DISTINCT FROM (sh.status, sh.cancelled_at)
+			        THEN n.cancelled_at ELSE a.cancelled_at END,
+			    notes = CASE WHEN n.notes IS DISTINCT FROM sh.notes
+			        THEN calsync.merge_notes(a.notes, sh.notes, n.notes)
+			        ELSE a.notes END,
+			    updated_at = v_now
+			WHERE a.id = v_id AND (n.scheduled_at, n.duration_minutes,
+			    n.location, n.status, n.cancellation_reason, n.cancelled_at,
+			    n.notes) IS DISTINCT FROM (sh.scheduled_at,
+			    sh.duration_minutes, sh.location, sh.status,
+			    sh.cancellation_reason, sh.cancelled_at, sh.notes);
+			IF FOUND THEN
+				changed := true;
+				PERFORM calsync.record_change(v_id, 'updated',
+				    n.status, p_uids[1]);
+			END IF;
+		END IF;
+		IF calsync.writes_status(v_held) THEN
+			INSERT INTO calsync.settled AS s VALUES (v_id, n.scheduled_at,
+			    n.duration_minutes, n.location, n.status,
+			    n.cancellation_reason, n.cancelled_at, n.notes)
+			ON CONFLICT ON CONSTRAINT settled_pkey DO UPDATE SET
+			    scheduled_at = excluded.scheduled_at,
+			    duration_minutes = excluded.duration_minutes,
+			    location = excluded.location, status = excluded.status,
+			    cancellation_reason = excluded.cancellation_reason,
+			    cancelled_at = excluded.cancelled_at, notes = excluded.notes
+			WHERE (s.*) IS DISTINCT FROM (excluded.*);
+		END IF;
+		INSERT INTO calsync.bookings (uid, appointment_id)
+		SELECT u, v_id FROM unnest(p_uids) u ON CONFLICT DO NOTHING;
+		appointment_id := coalesce(appointment_id, v_id);
+		v_done := v_done || v_id;
+	END LOOP;
+
+	-- Appointments no event made (the Phoenix handler's): what the events
+	-- say of the booking as a whole, where they say something.
+	FOR v_id IN SELECT DISTINCT b.appointment_id FROM calsync.bookings b
+	    WHERE b.uid = ANY (p_uids) AND NOT b.appointment_id = ANY (v_done)
+	LOOP
+		SELECT * INTO sh FROM calsync.settled s WHERE s.appointment_id = v_id;
+		v_moves := (w.scheduled_at IS NOT NULL OR w.status IS NOT NULL)
+		    AND (w.scheduled_at, w.duration_minutes, w.location, w.status)
+		    IS DISTINCT FROM (sh.scheduled_at, sh.duration_minutes,
+		    sh.location, sh.status);
+		SELECT a.status INTO v_status FROM public.appointments a
+		WHERE a.id = v_id FOR UPDATE;
+		IF v_moves AND NOT calsync.writes_status(v_status) THEN
+			kept := coalesce(kept, v_status);
+			v_moves := false;
+		END IF;
+		UPDATE public.appointments a SET
+		    scheduled_at = CASE WHEN w.scheduled_at IS DISTINCT FROM
+		        sh.scheduled_at THEN w.scheduled_at ELSE a.scheduled_at END,
+		    duration_minutes = CASE WHEN w.duration_minutes IS DISTINCT FROM
+		        sh.duration_minutes THEN w.duration_minutes
+		        ELSE a.duration_minutes END,
+		    location = CASE WHEN w.location IS DISTINCT FROM sh.location
+		        THEN w.location ELSE a.location END,
+		    status = CASE WHEN w.status IS DISTINCT FROM sh.status
+		        THEN w.status ELSE a.status END,
+		    cancellation_reason = CASE WHEN w.status IS DISTINCT FROM
+		        sh.status THEN w.cancellation_reason
+		        ELSE a.cancellation_reason END,
+		    cancelled_at = CASE WHEN w.status IS DISTINCT FROM sh.status
+		        THEN w.cancelled_at ELSE a.cancelled_at END,
+		    updated_at = v_now
+		WHERE a.id = v_id AND v_moves;
+		IF FOUND THEN
+			changed := true;
+			PERFORM calsync.record_change(v_id, 'updated', w.status,
+			    p_uids[1]);
+			INSERT INTO calsync.settled AS s (appointment_id,
+			    scheduled_at, duration_minutes, location, status)
+			VALUES (v_id, w.scheduled_at, w.duration_minutes, w.location,
+			    w.status)
+			ON CONFLICT ON CONSTRAINT settled_pkey DO UPDATE SET
+			    scheduled_at = excluded.scheduled_at,
+			    duration_minutes = excluded.duration_minutes,
+			    location = excluded.location, status = excluded.status;
+		END IF;
+		appointment_id := coalesce(appointment_id, v_id);
+	END LOOP;
+END
+$$;
