@@ -8,9 +8,9 @@
 -- pg_temp.deliver and pg_temp.appt (rules.sql) and pg_temp.seat
 -- (seats.sql); runs in sql.sh's one transaction, rolled back.
 
--- Every appointment a uid names, by student: what the booking made of
--- them.  p_tag is cut out of the notes' uids (one history played on
--- several sets of uids, below).
+-- Every appointment the uid p_uid || p_tag names, by student: what the
+-- booking made of them, with p_tag cut out of the notes' uids (one history
+-- is played on several sets of uids, below).
 CREATE FUNCTION pg_temp.booking(p_uid text, p_tag text DEFAULT '')
 RETURNS TABLE (student text, trainer text, scheduled_at timestamp,
 	duration_minutes integer, location varchar, status varchar,
@@ -24,7 +24,7 @@ LANGUAGE sql AS $$
 	JOIN public.users s ON s.id = a.student_id
 	JOIN public.users t ON t.id = a.trainer_id
 	WHERE a.id IN (SELECT b.appointment_id FROM calsync.bookings b
-	    WHERE b.uid = p_uid)
+	    WHERE b.uid = p_uid || p_tag)
 	ORDER BY 1
 $$;
 
@@ -221,3 +221,248 @@ SELECT results_eq($$ SELECT outcome, detail FROM pg_temp.deliver('PING', NULL,
 SELECT results_eq($$ SELECT d.uid, d.outcome FROM calsync.deliveries d
     WHERE d.trigger = 'PING' $$,
     $$ VALUES (NULL::text, 'ignored'::text) $$, '... journaled without a uid');
+
+-- --- 2 and 3. A booking's events in every order.  Cal.com does not order
+-- its deliveries: whatever the order, a booking must end as if they had
+-- come in clock order; events of the same millisecond are ordered by their
+-- trigger (CREATED < RESCHEDULED, REQUESTED < location and payment
+-- updates < NO_SHOW_UPDATED < CANCELLED, REJECTED).  Each history below
+-- is played in each order of its steps, each order on uids of its own
+-- (the step's uid and reschedule_uid with the tag pg_temp.tag gives).
+CREATE TEMP TABLE engine_history (
+	history		text,
+	step		integer,
+	trigger		text NOT NULL,
+	uid		text NOT NULL,
+	reschedule_uid	text,
+	at		timestamptz NOT NULL,
+	body		jsonb NOT NULL DEFAULT '{}',	-- pg_temp.deliver's p_with
+	PRIMARY KEY (history, step)
+);
+
+-- Every order of the steps 1 .. p_n.
+CREATE FUNCTION pg_temp.orders(p_n integer) RETURNS SETOF integer[]
+LANGUAGE sql AS $$
+	WITH RECURSIVE o (steps) AS (SELECT '{}'::integer[]
+	    UNION ALL
+	    SELECT o.steps || i FROM o, generate_series(1, p_n) i
+	    WHERE NOT i = ANY (o.steps))
+	SELECT o.steps FROM o WHERE cardinality(o.steps) = p_n ORDER BY 1
+$$;
+
+CREATE FUNCTION pg_temp.tag(p_history text, p_steps integer[]) RETURNS text
+LANGUAGE sql AS $$
+	SELECT format('-%s-%s', p_history, array_to_string(p_steps, '.'))
+$$;
+
+-- Deliver a history's steps in this order; what it ended as: how many
+-- appointments its uids name, and each of them (pg_temp.booking).
+CREATE FUNCTION pg_temp.play(p_history text, p_steps integer[]) RETURNS text
+LANGUAGE plpgsql AS $$
+DECLARE
+	v_tag	text := pg_temp.tag(p_history, p_steps);
+	h	record;
+BEGIN
+	FOR i IN 1 .. cardinality(p_steps) LOOP
+		SELECT * INTO STRICT h FROM pg_temp.engine_history x
+		WHERE x.history = p_history AND x.step = p_steps[i];
+		PERFORM pg_temp.deliver(h.trigger, h.uid || v_tag, h.at,
+		    p_reschedule_uid => h.reschedule_uid || v_tag,
+		    p_with => h.body);
+	END LOOP;
+	RETURN concat((SELECT count(DISTINCT b.appointment_id)
+	    FROM calsync.bookings b WHERE b.uid IN (SELECT x.uid || v_tag
+	    FROM pg_temp.engine_history x WHERE x.history = p_history)),
+	    ' appointments: ', (SELECT string_agg(a::text, '; ')
+	    FROM pg_temp.booking((SELECT x.uid FROM pg_temp.engine_history x
+	    WHERE x.history = p_history AND x.step = 1), v_tag) a));
+END
+$$;
+
+-- Ties: two events of one millisecond (the .123 of createdAt).
+INSERT INTO engine_history VALUES
+    -- A cancel wins over a reschedule of its millisecond.
+    ('tie-cancel', 1, 'BOOKING_CREATED', 'sql-m-a', NULL,
+     '2027-02-01 09:00+00', '{}'),
+    ('tie-cancel', 2, 'BOOKING_RESCHEDULED', 'sql-m-b', 'sql-m-a',
+     '2027-02-02 09:00:00.123+00', '{"start_at": "2027-03-08 10:00"}'),
+    ('tie-cancel', 3, 'BOOKING_CANCELLED', 'sql-m-b', NULL,
+     '2027-02-02 09:00:00.123+00', '{"start_at": "2027-03-08 10:00"}'),
+    -- A location update comes after the creation of its millisecond.
+    ('tie-place', 1, 'BOOKING_CREATED', 'sql-m-a', NULL,
+     '2027-02-01 09:00:00.123+00', '{}'),
+    ('tie-place', 2, 'BOOKING_LOCATION_UPDATED', 'sql-m-a', NULL,
+     '2027-02-01 09:00:00.123+00', '{"location": "Park"}'),
+    -- A no-show comes after the reschedule of its millisecond (which
+    -- would undo it).
+    ('tie-no-show', 1, 'BOOKING_CREATED', 'sql-m-a', NULL,
+     '2027-02-01 09:00+00', '{}'),
+    ('tie-no-show', 2, 'BOOKING_RESCHEDULED', 'sql-m-b', 'sql-m-a',
+     '2027-02-02 09:00:00.123+00', '{"start_at": "2027-03-08 10:00"}'),
+    ('tie-no-show', 3, 'BOOKING_NO_SHOW_UPDATED', 'sql-m-b', NULL,
+     '2027-02-02 09:00:00.123+00',
+     pg_temp.no_show('{ana@example.com}', '{true}')),
+    -- A reject wins over the reschedule request of its millisecond.
+    ('tie-request', 1, 'BOOKING_CREATED', 'sql-m-a', NULL,
+     '2027-02-01 09:00+00', '{}'),
+    ('tie-request', 2, 'BOOKING_REQUESTED', 'sql-m-b', 'sql-m-a',
+     '2027-02-02 09:00:00.123+00', '{"start_at": "2027-03-05 08:00"}'),
+    ('tie-request', 3, 'BOOKING_REJECTED', 'sql-m-b', NULL,
+     '2027-02-02 09:00:00.123+00', '{"start_at": "2027-03-05 08:00",
+     "cancellation_reason": "away that week"}');
+
+-- Histories of a few events, each at its own millisecond.
+INSERT INTO engine_history VALUES
+    -- One uid: booked, moved to the park, rescheduled, cancelled (the
+    -- cancel repeats the reschedule's reason, as Cal.com's responses do).
+    ('one', 1, 'BOOKING_CREATED', 'sql-m-a', NULL, '2027-02-01 09:00+00', '{}'),
+    ('one', 2, 'BOOKING_LOCATION_UPDATED', 'sql-m-a', NULL,
+     '2027-02-02 09:00+00', '{"location": "Park"}'),
+    ('one', 3, 'BOOKING_RESCHEDULED', 'sql-m-a', NULL, '2027-02-03 09:00+00',
+     '{"location": "Park", "start_at": "2027-03-08 10:00",
+     "reschedule_reason": "rain"}'),
+    ('one', 4, 'BOOKING_CANCELLED', 'sql-m-a', NULL, '2027-02-04 09:00+00',
+     '{"location": "Park", "start_at": "2027-03-08 10:00",
+     "reschedule_reason": "rain"}'),
+    -- Rescheduled to a new uid, which then moves and is cancelled.
+    ('moved', 1, 'BOOKING_CREATED', 'sql-m-a', NULL, '2027-02-01 09:00+00', '{}'),
+    ('moved', 2, 'BOOKING_RESCHEDULED', 'sql-m-b', 'sql-m-a',
+     '2027-02-02 09:00+00', '{"start_at": "2027-03-08 10:00", "duration": 45,
+     "reschedule_reason": "rain"}'),
+    ('moved', 3, 'BOOKING_LOCATION_UPDATED', 'sql-m-b', NULL,
+     '2027-02-03 09:00+00', '{"start_at": "2027-03-08 10:00", "duration": 45,
+     "location": "Gym"}'),
+    ('moved', 4, 'BOOKING_CANCELLED', 'sql-m-b', NULL, '2027-02-04 09:00+00',
+     '{"start_at": "2027-03-08 10:00", "duration": 45, "location": "Gym",
+     "cancellation_reason": null}'),
+    -- Rescheduled twice (a -> b -> c), then moved: three uids, one
+    -- appointment, whichever part comes first.
+    ('chain', 1, 'BOOKING_CREATED', 'sql-m-a', NULL, '2027-02-01 09:00+00', '{}'),
+    ('chain', 2, 'BOOKING_RESCHEDULED', 'sql-m-b', 'sql-m-a',
+     '2027-02-02 09:00+00', '{"start_at": "2027-03-08 10:00"}'),
+    ('chain', 3, 'BOOKING_RESCHEDULED', 'sql-m-c', 'sql-m-b',
+     '2027-02-03 09:00+00', '{"start_at": "2027-03-15 10:00",
+     "reschedule_reason": "travel"}'),
+    ('chain', 4, 'BOOKING_LOCATION_UPDATED', 'sql-m-c', NULL,
+     '2027-02-04 09:00+00', '{"start_at": "2027-03-15 10:00",
+     "location": "Park"}'),
+    -- Two students: a location update in the creation's millisecond, a
+    -- no-show of each, one before the reschedule (which undoes it), one
+    -- after.
+    ('pair', 1, 'BOOKING_CREATED', 'sql-m-a', NULL,
+     '2027-02-01 09:00:00.700+00',
+     '{"attendee_emails": ["ana@example.com", "carla@example.com"]}'),
+    ('pair', 2, 'BOOKING_LOCATION_UPDATED', 'sql-m-a', NULL,
+     '2027-02-01 09:00:00.700+00', '{"location": "Park",
+     "attendee_emails": ["ana@example.com", "carla@example.com"]}'),
+    ('pair', 3, 'BOOKING_NO_SHOW_UPDATED', 'sql-m-a', NULL,
+     '2027-02-02 09:00+00', pg_temp.no_show('{carla@example.com}', '{true}')),
+    ('pair', 4, 'BOOKING_RESCHEDULED', 'sql-m-b', 'sql-m-a',
+     '2027-02-03 09:00+00', '{"location": "Park",
+     "start_at": "2027-03-08 10:00",
+     "attendee_emails": ["ana@example.com", "carla@example.com"]}'),
+    ('pair', 5, 'BOOKING_NO_SHOW_UPDATED', 'sql-m-b', NULL,
+     '2027-02-04 09:00+00', pg_temp.no_show('{ana@example.com}', '{true}'));
+
+CREATE TEMP TABLE engine_runs AS
+SELECT h.history, o.steps, pg_temp.play(h.history, o.steps) AS result
+FROM (SELECT x.history, count(*)::integer AS n FROM engine_history x
+    GROUP BY x.history) h, pg_temp.orders(h.n) o (steps);
+
+-- The orders of a history that did not end as its steps in clock order.
+CREATE FUNCTION pg_temp.unlike_in_order(p_history text) RETURNS text[]
+LANGUAGE sql AS $$
+	SELECT ARRAY(SELECT r.steps::text FROM engine_runs r
+	    WHERE r.history = p_history AND r.result IS DISTINCT FROM (
+	        SELECT f.result FROM engine_runs f WHERE f.history = p_history
+	        AND f.steps = (SELECT array_agg(x.step ORDER BY x.step)
+	        FROM engine_history x WHERE x.history = p_history))
+	    ORDER BY r.steps)
+$$;
+
+-- The tag of a history's uids played in clock order.
+CREATE FUNCTION pg_temp.in_order(p_history text) RETURNS text
+LANGUAGE sql AS $$
+	SELECT pg_temp.tag(p_history, array_agg(x.step ORDER BY x.step))
+	FROM engine_history x WHERE x.history = p_history
+$$;
+
+SELECT results_eq($$ SELECT history, count(*)::integer FROM engine_runs
+    GROUP BY history ORDER BY history $$,
+    $$ VALUES ('chain'::text, 24), ('moved', 24), ('one', 24), ('pair', 120),
+    ('tie-cancel', 6), ('tie-no-show', 6), ('tie-place', 2),
+    ('tie-request', 6) $$,
+    'every order of every history played');
+
+SELECT results_eq($$ SELECT * FROM pg_temp.booking('sql-m-a',
+    pg_temp.in_order('tie-cancel')) $$,
+    $$ VALUES ('ana@example.com'::text, 'guilherme@gapersonal.com'::text,
+    '2027-03-08 10:00'::timestamp, 60, 'Studio'::varchar, 'cancelled'::varchar,
+    'sick'::text, '2027-02-02 09:00'::timestamp, 'training'::varchar,
+    E'cal.com:sql-m-a\ncal.com:sql-m-b\nPersonal Training Session') $$,
+    'a reschedule and a cancel of one millisecond: cancelled, at the new time');
+SELECT is(pg_temp.unlike_in_order('tie-cancel'), '{}',
+    '... in either order (and the creation before, between or after)');
+SELECT results_eq($$ SELECT * FROM pg_temp.booking('sql-m-a',
+    pg_temp.in_order('tie-place')) $$,
+    $$ VALUES ('ana@example.com'::text, 'guilherme@gapersonal.com'::text,
+    '2027-03-01 10:00'::timestamp, 60, 'Park'::varchar, 'scheduled'::varchar,
+    NULL::text, NULL::timestamp, 'training'::varchar,
+    E'cal.com:sql-m-a\nPersonal Training Session') $$,
+    'a creation and a location update of one millisecond: the new place');
+SELECT is(pg_temp.unlike_in_order('tie-place'), '{}', '... in either order');
+SELECT results_eq($$ SELECT b.scheduled_at, b.status FROM pg_temp.booking(
+    'sql-m-a', pg_temp.in_order('tie-no-show')) b $$,
+    $$ VALUES ('2027-03-08 10:00'::timestamp, 'no_show'::varchar) $$,
+    'a reschedule and a no-show of one millisecond: no_show, at the new time');
+SELECT is(pg_temp.unlike_in_order('tie-no-show'), '{}', '... in either order');
+SELECT results_eq($$ SELECT b.scheduled_at, b.status, b.cancellation_reason,
+    b.cancelled_at FROM pg_temp.booking('sql-m-a',
+    pg_temp.in_order('tie-request')) b $$,
+    $$ VALUES ('2027-03-05 08:00'::timestamp, 'cancelled'::varchar,
+    'away that week'::text, '2027-02-02 09:00'::timestamp) $$,
+    'a reschedule request and its reject of one millisecond: cancelled');
+SELECT is(pg_temp.unlike_in_order('tie-request'), '{}', '... in either order');
+
+SELECT results_eq($$ SELECT * FROM pg_temp.booking('sql-m-a',
+    pg_temp.in_order('one')) $$,
+    $$ VALUES ('ana@example.com'::text, 'guilherme@gapersonal.com'::text,
+    '2027-03-08 10:00'::timestamp, 60, 'Park'::varchar, 'cancelled'::varchar,
+    'sick'::text, '2027-02-04 09:00'::timestamp, 'training'::varchar,
+    E'cal.com:sql-m-a\nPersonal Training Session\nReschedule reason: rain') $$,
+    'one uid booked, moved, rescheduled, cancelled, in order: cancelled at '
+    'the new time and place, the reason once');
+SELECT is(pg_temp.unlike_in_order('one'), '{}',
+    '... and so in each of the 24 orders');
+SELECT results_eq($$ SELECT * FROM pg_temp.booking('sql-m-a',
+    pg_temp.in_order('moved')) $$,
+    $$ VALUES ('ana@example.com'::text, 'guilherme@gapersonal.com'::text,
+    '2027-03-08 10:00'::timestamp, 45, 'Gym'::varchar, 'cancelled'::varchar,
+    'Cancelled via Cal.com'::text, '2027-02-04 09:00'::timestamp,
+    'training'::varchar, E'cal.com:sql-m-a\ncal.com:sql-m-b\n'
+    'Personal Training Session\nReschedule reason: rain') $$,
+    'rescheduled to a new uid, moved and cancelled there, in order: one '
+    'appointment, cancelled at the new time and place');
+SELECT is(pg_temp.unlike_in_order('moved'), '{}',
+    '... and so in each of the 24 orders');
+SELECT results_eq($$ SELECT * FROM pg_temp.booking('sql-m-a',
+    pg_temp.in_order('chain')) $$,
+    $$ VALUES ('ana@example.com'::text, 'guilherme@gapersonal.com'::text,
+    '2027-03-15 10:00'::timestamp, 60, 'Park'::varchar, 'scheduled'::varchar,
+    NULL::text, NULL::timestamp, 'training'::varchar,
+    E'cal.com:sql-m-a\ncal.com:sql-m-b\ncal.com:sql-m-c\n'
+    'Personal Training Session\nReschedule reason: travel') $$,
+    'rescheduled twice, then moved, in order: one appointment, three uids');
+SELECT is(pg_temp.unlike_in_order('chain'), '{}',
+    '... and so in each of the 24 orders (one appointment in each)');
+SELECT results_eq($$ SELECT b.student, b.scheduled_at, b.location, b.status,
+    b.notes FROM pg_temp.booking('sql-m-a', pg_temp.in_order('pair')) b $$,
+    $$ VALUES ('ana@example.com'::text, '2027-03-08 10:00'::timestamp,
+    'Park'::varchar, 'no_show'::varchar,
+    E'cal.com:sql-m-a\ncal.com:sql-m-b\nPersonal Training Session'),
+    ('carla@example.com', '2027-03-08 10:00', 'Park', 'scheduled',
+    E'cal.com:sql-m-a\ncal.com:sql-m-b\nPersonal Training Session') $$,
+    'two students, in order: each at the new time and place; Ana a no-show, '
+    'Carla''s no-show undone by the reschedule');
+SELECT is(pg_temp.unlike_in_order('pair'), '{}',
+    '... and so in each of the 120 orders');
