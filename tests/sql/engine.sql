@@ -466,3 +466,284 @@ SELECT results_eq($$ SELECT b.student, b.scheduled_at, b.location, b.status,
     'Carla''s no-show undone by the reschedule');
 SELECT is(pg_temp.unlike_in_order('pair'), '{}',
     '... and so in each of the 120 orders');
+
+-- --- 4. Stale, duplicate and pending deliveries.
+SELECT is((SELECT outcome FROM pg_temp.deliver('BOOKING_CREATED', 'sql-e-s',
+    '2027-02-01 09:00+00')), 'applied', 'a booking');
+SELECT is((SELECT outcome FROM pg_temp.deliver('BOOKING_LOCATION_UPDATED',
+    'sql-e-s', '2027-02-03 09:00+00', p_with => '{"location": "Park"}')),
+    'applied', '... moved to the park');
+SELECT results_eq($$ SELECT outcome, detail, appointment_id FROM
+    pg_temp.deliver('BOOKING_LOCATION_UPDATED', 'sql-e-s',
+    '2027-02-02 09:00+00', p_with => '{"location": "Gym"}') $$,
+    $$ SELECT 'stale'::text, 'older than a change already applied to this '
+    'booking'::text, (pg_temp.appt('sql-e-s')).id $$,
+    'an older move, arriving after it: stale, saying why');
+SELECT is((SELECT b.location FROM pg_temp.booking('sql-e-s') b), 'Park',
+    '... the newer place stays');
+SELECT is((SELECT count(*)::integer FROM calsync.events e
+    WHERE e.uid = 'sql-e-s'), 3, '... the stale event is kept all the same');
+SELECT results_eq($$ SELECT outcome, detail FROM pg_temp.deliver(
+    'BOOKING_LOCATION_UPDATED', 'sql-e-s', '2027-02-03 09:00+00',
+    p_with => '{"location": "Park"}') $$,
+    $$ VALUES ('duplicate'::text, 'nothing to change'::text) $$,
+    'the same body again: duplicate');
+SELECT is((SELECT outcome FROM pg_temp.deliver('BOOKING_CREATED', 'sql-e-s',
+    '2027-02-01 09:00+00')), 'duplicate',
+    'the first body again: duplicate, not stale');
+SELECT results_eq($$ SELECT d.event_id, count(*)::integer
+    FROM calsync.deliveries d WHERE d.uid = 'sql-e-s'
+    GROUP BY d.event_id ORDER BY min(d.id) $$,
+    $$ SELECT e.id, CASE WHEN e.trigger = 'BOOKING_CREATED' OR e.location =
+    'Park' THEN 2 ELSE 1 END FROM calsync.events e WHERE e.uid = 'sql-e-s'
+    ORDER BY e.id $$,
+    '... each journaled, the same body naming the same event');
+SELECT results_eq($$ SELECT c.change, c.status FROM calsync.changes c
+    WHERE c.appointment_id = (pg_temp.appt('sql-e-s')).id ORDER BY c.id $$,
+    $$ VALUES ('created'::text, 'scheduled'::text), ('updated', 'scheduled') $$,
+    '... and the application hears of the two that changed something');
+
+SELECT results_eq($$ SELECT outcome, detail, appointment_id FROM
+    pg_temp.deliver('BOOKING_LOCATION_UPDATED', 'sql-e-p',
+    '2027-02-02 09:00+00', p_with => '{"location": "Park"}') $$,
+    $$ VALUES ('pending'::text, 'booking not known yet; this change is kept '
+    'and applied when it arrives'::text, NULL::uuid) $$,
+    'a move of a booking not seen: pending, saying why');
+SELECT is((SELECT outcome FROM pg_temp.deliver('BOOKING_CANCELLED', 'sql-e-p',
+    '2027-02-03 09:00+00')), 'pending', '... and its cancel: pending');
+SELECT is((SELECT count(*)::integer FROM calsync.bookings b
+    WHERE b.uid = 'sql-e-p'), 0, '... no appointment yet');
+SELECT is((SELECT outcome FROM pg_temp.deliver('BOOKING_CREATED', 'sql-e-p',
+    '2027-02-01 09:00+00')), 'applied', 'the booking comes: applied');
+SELECT results_eq($$ SELECT b.location, b.status, b.cancellation_reason,
+    b.cancelled_at FROM pg_temp.booking('sql-e-p') b $$,
+    $$ VALUES ('Park'::varchar, 'cancelled'::varchar, 'sick'::text,
+    '2027-02-03 09:00'::timestamp) $$,
+    '... with both pending changes folded in');
+SELECT isnt((SELECT arrived FROM calsync.expire_pending('30 days')), 0::bigint,
+    'expire_pending settles what arrived');
+SELECT results_eq($$ SELECT d.trigger, d.outcome, d.detail, d.appointment_id
+    FROM calsync.deliveries d WHERE d.uid = 'sql-e-p' ORDER BY d.id $$,
+    $$ SELECT t, o, x, (pg_temp.appt('sql-e-p')).id FROM (VALUES
+    (1, 'BOOKING_LOCATION_UPDATED'::text, 'applied'::text,
+     'applied when its booking arrived'::text),
+    (2, 'BOOKING_CANCELLED', 'applied', 'applied when its booking arrived'),
+    (3, 'BOOKING_CREATED', 'applied', NULL)) v (n, t, o, x) ORDER BY n $$,
+    '... the pending ones journaled applied, on the appointment');
+
+-- --- 5. Linking: a reschedule before its original.
+SELECT is((SELECT outcome FROM pg_temp.deliver('BOOKING_RESCHEDULED',
+    'sql-e-l2', '2027-02-02 09:00+00', p_start => '2027-03-08 10:00',
+    p_reschedule_uid => 'sql-e-l1')), 'applied',
+    'a reschedule before its original: applied');
+SELECT is((SELECT row(count(*), min(b.scheduled_at))::text
+    FROM pg_temp.booking('sql-e-l1') b),
+    row(1, '2027-03-08 10:00'::timestamp)::text,
+    '... the original''s uid names its appointment already');
+SELECT is((SELECT outcome FROM pg_temp.deliver('BOOKING_CREATED', 'sql-e-l1',
+    '2027-02-01 09:00+00')), 'applied', 'the original comes: applied');
+SELECT results_eq($$ SELECT b.uid, b.appointment_id FROM calsync.bookings b
+    WHERE b.uid IN ('sql-e-l1', 'sql-e-l2') ORDER BY b.uid $$,
+    $$ SELECT u, (SELECT d.appointment_id FROM calsync.deliveries d
+    WHERE d.uid = 'sql-e-l2') FROM unnest('{sql-e-l1,sql-e-l2}'::text[]) u $$,
+    '... both uids name the one appointment the reschedule made');
+SELECT results_eq($$ SELECT b.scheduled_at, b.notes
+    FROM pg_temp.booking('sql-e-l1') b $$,
+    $$ VALUES ('2027-03-08 10:00'::timestamp,
+    E'cal.com:sql-e-l1\ncal.com:sql-e-l2\nPersonal Training Session') $$,
+    '... at the new time, both uids in its notes');
+
+-- Rescheduled twice, the last part first: the original, which cannot know
+-- it, makes a second appointment until the middle part links them.
+SELECT is((SELECT outcome FROM pg_temp.deliver('BOOKING_RESCHEDULED',
+    'sql-e-c3', '2027-02-03 09:00+00', p_start => '2027-03-15 10:00',
+    p_reschedule_uid => 'sql-e-c2')), 'applied', 'the second reschedule first');
+SELECT is((SELECT outcome FROM pg_temp.deliver('BOOKING_CREATED', 'sql-e-c1',
+    '2027-02-01 09:00+00')), 'applied', '... then the original');
+SELECT is((SELECT count(DISTINCT b.appointment_id)::integer
+    FROM calsync.bookings b WHERE b.uid LIKE 'sql-e-c_'), 2,
+    '... two appointments so far');
+SELECT is((SELECT outcome FROM pg_temp.deliver('BOOKING_RESCHEDULED',
+    'sql-e-c2', '2027-02-02 09:00+00', p_start => '2027-03-08 10:00',
+    p_reschedule_uid => 'sql-e-c1')), 'applied', '... then the first reschedule');
+SELECT results_eq($$ SELECT count(DISTINCT b.appointment_id)::integer,
+    count(*)::integer FROM calsync.bookings b WHERE b.uid LIKE 'sql-e-c_' $$,
+    $$ VALUES (1, 3) $$, '... one appointment left, named by the three uids');
+SELECT results_eq($$ SELECT b.scheduled_at, b.notes
+    FROM pg_temp.booking('sql-e-c2') b $$,
+    $$ VALUES ('2027-03-15 10:00'::timestamp, E'cal.com:sql-e-c1\n'
+    'cal.com:sql-e-c2\ncal.com:sql-e-c3\nPersonal Training Session') $$,
+    '... at the last time, the three uids in its notes');
+SELECT results_eq($$ SELECT c.change, a.id IS NULL FROM calsync.changes c
+    LEFT JOIN public.appointments a ON a.id = c.appointment_id
+    WHERE c.uid LIKE 'sql-e-c_' AND c.change = 'deleted' $$,
+    $$ VALUES ('deleted'::text, true) $$,
+    '... the other one deleted, and the application told');
+SELECT is((SELECT count(*)::integer FROM public.appointments a
+    WHERE a.notes LIKE '%cal.com:sql-e-c%'), 1, '... no second one left');
+
+-- --- 6. What the trainer edits in GA Personal stays until Cal.com
+-- changes that field.
+SELECT is((SELECT outcome FROM pg_temp.deliver('BOOKING_CREATED', 'sql-e-k',
+    '2027-02-01 09:00+00')), 'applied', 'a booking the trainer edits');
+UPDATE public.appointments SET location = 'Gym', duration_minutes = 90,
+    scheduled_at = '2027-03-01 11:00',
+    notes = notes || E'\nTrainer: bring bands'
+WHERE id = (pg_temp.appt('sql-e-k')).id;
+SELECT is((SELECT outcome FROM pg_temp.deliver('BOOKING_PAID', 'sql-e-k',
+    '2027-02-02 09:00+00')), 'duplicate',
+    'a delivery with the booking as Cal.com has it: nothing to change');
+SELECT results_eq($$ SELECT b.scheduled_at, b.duration_minutes, b.location,
+    b.status, b.notes FROM pg_temp.booking('sql-e-k') b $$,
+    $$ VALUES ('2027-03-01 11:00'::timestamp, 90, 'Gym'::varchar,
+    'scheduled'::varchar,
+    E'cal.com:sql-e-k\nPersonal Training Session\nTrainer: bring bands') $$,
+    '... the trainer''s time, length, place and notes stay');
+SELECT is((SELECT outcome FROM pg_temp.deliver('BOOKING_NO_SHOW_UPDATED',
+    'sql-e-k', '2027-02-03 09:00+00',
+    p_with => pg_temp.no_show('{ana@example.com}', '{true}'))), 'applied',
+    'a no-show: applied');
+SELECT results_eq($$ SELECT b.scheduled_at, b.duration_minutes, b.location,
+    b.status, b.notes FROM pg_temp.booking('sql-e-k') b $$,
+    $$ VALUES ('2027-03-01 11:00'::timestamp, 90, 'Gym'::varchar,
+    'no_show'::varchar,
+    E'cal.com:sql-e-k\nPersonal Training Session\nTrainer: bring bands') $$,
+    '... the status only: the trainer''s edits stay');
+SELECT is((SELECT outcome FROM pg_temp.deliver('BOOKING_LOCATION_UPDATED',
+    'sql-e-k', '2027-02-04 09:00+00', p_with => '{"location": "Park"}')),
+    'applied', 'Cal.com moves it to the park: applied');
+SELECT results_eq($$ SELECT b.scheduled_at, b.duration_minutes, b.location,
+    b.status, b.notes FROM pg_temp.booking('sql-e-k') b $$,
+    $$ VALUES ('2027-03-01 11:00'::timestamp, 90, 'Park'::varchar,
+    'no_show'::varchar,
+    E'cal.com:sql-e-k\nPersonal Training Session\nTrainer: bring bands') $$,
+    '... the place written over the trainer''s; time, length, notes stay');
+SELECT is((SELECT outcome FROM pg_temp.deliver('BOOKING_RESCHEDULED',
+    'sql-e-k2', '2027-02-05 09:00+00', p_start => '2027-03-08 10:00',
+    p_reschedule_uid => 'sql-e-k',
+    p_with => '{"location": "Park", "reschedule_reason": "rain"}')),
+    'applied', 'Cal.com reschedules it: applied');
+SELECT results_eq($$ SELECT b.scheduled_at, b.duration_minutes, b.location,
+    b.status, b.notes FROM pg_temp.booking('sql-e-k') b $$,
+    $$ VALUES ('2027-03-08 10:00'::timestamp, 90, 'Park'::varchar,
+    'scheduled'::varchar,
+    E'cal.com:sql-e-k\nPersonal Training Session\nTrainer: bring bands\n'
+    'cal.com:sql-e-k2\nReschedule reason: rain') $$,
+    '... the new time written; the trainer''s length stays, the new uid and '
+    'reason come after the trainer''s notes');
+UPDATE public.appointments SET status = 'no_show'
+WHERE id = (pg_temp.appt('sql-e-k')).id;
+SELECT is((SELECT outcome FROM pg_temp.deliver('BOOKING_LOCATION_UPDATED',
+    'sql-e-k2', '2027-02-06 09:00+00', p_start => '2027-03-08 10:00',
+    p_with => '{"location": "Pool"}')), 'applied',
+    'the trainer marks a no-show; Cal.com moves it to the pool: applied');
+SELECT is((SELECT row(b.location, b.status)::text
+    FROM pg_temp.booking('sql-e-k') b), row('Pool', 'no_show')::text,
+    '... the trainer''s no-show stays');
+SELECT is((SELECT outcome FROM pg_temp.deliver('BOOKING_CANCELLED',
+    'sql-e-k2', '2027-02-07 09:00+00', p_start => '2027-03-08 10:00',
+    p_with => '{"location": "Pool"}')), 'applied', 'then cancelled: applied');
+SELECT is((SELECT row(b.status, b.cancellation_reason)::text
+    FROM pg_temp.booking('sql-e-k') b), row('cancelled', 'sick')::text,
+    '... a status calsync writes: the cancel writes it');
+
+-- A session the trainer marked held (rules.sql): the booking's other
+-- appointments still change, and a status of the application's own is
+-- held the same way.
+SELECT is((SELECT outcome FROM pg_temp.deliver('BOOKING_CREATED', 'sql-e-h',
+    '2027-02-01 09:00+00',
+    p_with => '{"attendee_emails": ["ana@example.com", "carla@example.com"]}')),
+    'applied', 'a booking of two students');
+UPDATE public.appointments SET status = 'completed'
+WHERE id IN (SELECT b.appointment_id FROM calsync.bookings b
+    WHERE b.uid = 'sql-e-h')
+AND student_id = '22222222-2222-4222-8222-222222222222';
+SELECT results_eq($$ SELECT outcome, detail FROM pg_temp.deliver(
+    'BOOKING_CANCELLED', 'sql-e-h', '2027-02-02 09:00+00',
+    p_with => '{"attendee_emails": ["ana@example.com", "carla@example.com"]}') $$,
+    $$ VALUES ('applied'::text, 'applied; the trainer marked the appointment '
+    'completed in GA Personal: calsync leaves it as it is'::text) $$,
+    'one session held, the booking cancelled: applied, saying what was left');
+SELECT results_eq($$ SELECT b.student, b.status, b.cancellation_reason
+    FROM pg_temp.booking('sql-e-h') b $$,
+    $$ VALUES ('ana@example.com'::text, 'completed'::varchar, NULL::text),
+    ('carla@example.com', 'cancelled', 'sick') $$,
+    '... Ana''s completed, Carla''s cancelled');
+SELECT is((SELECT outcome FROM pg_temp.deliver('BOOKING_CREATED', 'sql-e-own',
+    '2027-02-01 09:00+00')), 'applied', 'a booking');
+UPDATE public.appointments SET status = 'confirmed'
+WHERE id = (pg_temp.appt('sql-e-own')).id;
+SELECT results_eq($$ SELECT outcome, detail FROM pg_temp.deliver(
+    'BOOKING_LOCATION_UPDATED', 'sql-e-own', '2027-02-02 09:00+00',
+    p_with => '{"location": "Park"}') $$,
+    $$ VALUES ('ignored'::text, 'the trainer marked the appointment '
+    'confirmed in GA Personal: calsync leaves it as it is'::text) $$,
+    'a status of the application''s own (confirmed): a move is ignored');
+SELECT is((SELECT row(b.status, b.location)::text
+    FROM pg_temp.booking('sql-e-own') b), row('confirmed', 'Studio')::text,
+    '... the session as the trainer left it');
+
+-- --- 7. No-shows by attendee, and seats of a class (seats.sql: more).
+SELECT is((SELECT outcome FROM pg_temp.deliver('BOOKING_CREATED', 'sql-e-n',
+    '2027-02-01 09:00+00',
+    p_with => '{"attendee_emails": ["ana@example.com", "carla@example.com"]}')),
+    'applied', 'a booking of two students');
+SELECT is((SELECT outcome FROM pg_temp.deliver('BOOKING_NO_SHOW_UPDATED',
+    'sql-e-n', '2027-02-02 09:00+00',
+    p_with => pg_temp.no_show('{Carla@Example.com}', '{true}'))), 'applied',
+    'Carla a no-show: applied');
+SELECT results_eq($$ SELECT b.student, b.status FROM pg_temp.booking('sql-e-n') b $$,
+    $$ VALUES ('ana@example.com'::text, 'scheduled'::varchar),
+    ('carla@example.com', 'no_show') $$, '... only Carla''s appointment');
+SELECT is((SELECT outcome FROM pg_temp.deliver('BOOKING_NO_SHOW_UPDATED',
+    'sql-e-n', '2027-02-03 09:00+00',
+    p_with => pg_temp.no_show('{carla@example.com}', '{false}'))), 'applied',
+    'Carla came after all: applied');
+SELECT results_eq($$ SELECT b.student, b.status FROM pg_temp.booking('sql-e-n') b $$,
+    $$ VALUES ('ana@example.com'::text, 'scheduled'::varchar),
+    ('carla@example.com', 'scheduled') $$, '... scheduled again');
+
+SELECT is((SELECT outcome FROM pg_temp.seat('BOOKING_CREATED', 'sql-class-e',
+    '2027-03-01 09:00+00', 'ana@example.com', 'seat-e-ana')), 'applied',
+    'a class: Ana''s seat');
+SELECT is((SELECT outcome FROM pg_temp.seat('BOOKING_CREATED', 'sql-class-e',
+    '2027-03-01 09:01+00', 'bruno.lima@example.com', 'seat-e-bruno')),
+    'applied', '... Bruno''s');
+SELECT is((SELECT outcome FROM pg_temp.seat('BOOKING_CANCELLED', 'sql-class-e',
+    '2027-03-01 10:00+00', NULL, 'seat-e-bruno', 'knee')), 'applied',
+    'a leave naming only the seat id: applied');
+SELECT results_eq($$ SELECT * FROM pg_temp.class('sql-class-e') $$,
+    $$ VALUES ('ana@example.com|scheduled'),
+    ('bruno.lima@example.com|cancelled|knee') $$, '... that seat left');
+SELECT is((SELECT outcome FROM pg_temp.deliver('BOOKING_NO_SHOW_UPDATED',
+    'sql-class-e', '2027-03-02 09:00+00',
+    p_with => pg_temp.no_show('{ana@example.com}', '{true}'))), 'applied',
+    'Ana a no-show of the class: applied');
+SELECT results_eq($$ SELECT * FROM pg_temp.class('sql-class-e') $$,
+    $$ VALUES ('ana@example.com|no_show'),
+    ('bruno.lima@example.com|cancelled|knee') $$, '... only Ana');
+SELECT results_eq($$ SELECT outcome, detail FROM pg_temp.seat(
+    'BOOKING_CANCELLED', 'sql-class-e', '2027-03-01 12:00+00',
+    'carla@example.com', NULL, 'bye') $$,
+    $$ VALUES ('pending'::text, 'this seat of the class not known yet; its '
+    'leaving is kept and applied when the seat arrives'::text) $$,
+    'Carla leaves before her seat arrives: pending, saying why');
+SELECT is((SELECT outcome FROM pg_temp.seat('BOOKING_CREATED', 'sql-class-e',
+    '2027-03-01 11:00+00', 'carla@example.com', 'seat-e-carla')), 'applied',
+    '... her seat comes: applied');
+SELECT results_eq($$ SELECT * FROM pg_temp.class('sql-class-e') $$,
+    $$ VALUES ('ana@example.com|no_show'),
+    ('bruno.lima@example.com|cancelled|knee'),
+    ('carla@example.com|cancelled|bye') $$,
+    '... made cancelled, with her reason');
+SELECT is((SELECT a.cancelled_at FROM public.appointments a
+    WHERE a.id IN (SELECT b.appointment_id FROM calsync.bookings b
+    WHERE b.uid = 'sql-class-e')
+    AND a.student_id = '44444444-4444-4444-8444-444444444444'),
+    '2027-03-01 12:00'::timestamp, '... when she left');
+SELECT is((SELECT arrived FROM calsync.expire_pending('30 days')), 1::bigint,
+    'expire_pending: her leave arrived');
+SELECT results_eq($$ SELECT d.outcome, d.detail FROM calsync.deliveries d
+    WHERE d.uid = 'sql-class-e' AND d.detail LIKE 'applied when%' $$,
+    $$ VALUES ('applied'::text, 'applied when its booking arrived'::text) $$,
+    '... journaled applied');
