@@ -172,7 +172,8 @@ SELECT is((SELECT row(b.status, b.cancellation_reason, b.cancelled_at,
     '... cancelled with the trainer''s reason, at the time asked for');
 -- ... or accepted: its BOOKING_CREATED changes nothing.
 SELECT is((SELECT outcome FROM pg_temp.deliver('BOOKING_CREATED', 'sql-e-a',
-    '2027-02-01 09:00+00')), 'applied', 'a booking whose reschedule is accepted');
+    '2027-02-01 09:00+00')), 'applied',
+    'a booking whose reschedule is accepted');
 SELECT is((SELECT outcome FROM pg_temp.deliver('BOOKING_REQUESTED',
     'sql-e-a2', '2027-02-02 09:00+00', p_start => '2027-03-05 08:00',
     p_reschedule_uid => 'sql-e-a')), 'applied', '... the request: applied');
@@ -219,7 +220,8 @@ SELECT results_eq($$ SELECT outcome, detail FROM pg_temp.deliver('PING', NULL,
     $$ VALUES ('ignored'::text, 'ping received'::text) $$,
     'PING: ignored, ping received');
 SELECT results_eq($$ SELECT d.uid, d.outcome FROM calsync.deliveries d
-    WHERE d.trigger = 'PING' $$,
+    WHERE d.trigger = 'PING'
+    AND d.event_created_at = '2027-02-10 09:00+00' $$,
     $$ VALUES (NULL::text, 'ignored'::text) $$, '... journaled without a uid');
 
 -- --- 2 and 3. A booking's events in every order.  Cal.com does not order
@@ -288,7 +290,8 @@ INSERT INTO engine_history VALUES
      '2027-02-02 09:00:00.123+00', '{"start_at": "2027-03-08 10:00"}'),
     ('tie-cancel', 3, 'BOOKING_CANCELLED', 'sql-m-b', NULL,
      '2027-02-02 09:00:00.123+00', '{"start_at": "2027-03-08 10:00"}'),
-    -- A location update comes after the creation of its millisecond.
+    -- A location update comes after the creation of its millisecond
+    -- (which fills only what no other event set: so by that rule too).
     ('tie-place', 1, 'BOOKING_CREATED', 'sql-m-a', NULL,
      '2027-02-01 09:00:00.123+00', '{}'),
     ('tie-place', 2, 'BOOKING_LOCATION_UPDATED', 'sql-m-a', NULL,
@@ -325,7 +328,8 @@ INSERT INTO engine_history VALUES
      '{"location": "Park", "start_at": "2027-03-08 10:00",
      "reschedule_reason": "rain"}'),
     -- Rescheduled to a new uid, which then moves and is cancelled.
-    ('moved', 1, 'BOOKING_CREATED', 'sql-m-a', NULL, '2027-02-01 09:00+00', '{}'),
+    ('moved', 1, 'BOOKING_CREATED', 'sql-m-a', NULL, '2027-02-01 09:00+00',
+     '{}'),
     ('moved', 2, 'BOOKING_RESCHEDULED', 'sql-m-b', 'sql-m-a',
      '2027-02-02 09:00+00', '{"start_at": "2027-03-08 10:00", "duration": 45,
      "reschedule_reason": "rain"}'),
@@ -337,7 +341,8 @@ INSERT INTO engine_history VALUES
      "cancellation_reason": null}'),
     -- Rescheduled twice (a -> b -> c), then moved: three uids, one
     -- appointment, whichever part comes first.
-    ('chain', 1, 'BOOKING_CREATED', 'sql-m-a', NULL, '2027-02-01 09:00+00', '{}'),
+    ('chain', 1, 'BOOKING_CREATED', 'sql-m-a', NULL, '2027-02-01 09:00+00',
+     '{}'),
     ('chain', 2, 'BOOKING_RESCHEDULED', 'sql-m-b', 'sql-m-a',
      '2027-02-02 09:00+00', '{"start_at": "2027-03-08 10:00"}'),
     ('chain', 3, 'BOOKING_RESCHEDULED', 'sql-m-c', 'sql-m-b',
@@ -565,7 +570,8 @@ SELECT is((SELECT count(DISTINCT b.appointment_id)::integer
     '... two appointments so far');
 SELECT is((SELECT outcome FROM pg_temp.deliver('BOOKING_RESCHEDULED',
     'sql-e-c2', '2027-02-02 09:00+00', p_start => '2027-03-08 10:00',
-    p_reschedule_uid => 'sql-e-c1')), 'applied', '... then the first reschedule');
+    p_reschedule_uid => 'sql-e-c1')), 'applied',
+    '... then the first reschedule');
 SELECT results_eq($$ SELECT count(DISTINCT b.appointment_id)::integer,
     count(*)::integer FROM calsync.bookings b WHERE b.uid LIKE 'sql-e-c_' $$,
     $$ VALUES (1, 3) $$, '... one appointment left, named by the three uids');
@@ -660,7 +666,8 @@ WHERE id IN (SELECT b.appointment_id FROM calsync.bookings b
 AND student_id = '22222222-2222-4222-8222-222222222222';
 SELECT results_eq($$ SELECT outcome, detail FROM pg_temp.deliver(
     'BOOKING_CANCELLED', 'sql-e-h', '2027-02-02 09:00+00',
-    p_with => '{"attendee_emails": ["ana@example.com", "carla@example.com"]}') $$,
+    p_with => '{"attendee_emails": ["ana@example.com",
+    "carla@example.com"]}') $$,
     $$ VALUES ('applied'::text, 'applied; the trainer marked the appointment '
     'completed in GA Personal: calsync leaves it as it is'::text) $$,
     'one session held, the booking cancelled: applied, saying what was left');
@@ -692,14 +699,16 @@ SELECT is((SELECT outcome FROM pg_temp.deliver('BOOKING_NO_SHOW_UPDATED',
     'sql-e-n', '2027-02-02 09:00+00',
     p_with => pg_temp.no_show('{Carla@Example.com}', '{true}'))), 'applied',
     'Carla a no-show: applied');
-SELECT results_eq($$ SELECT b.student, b.status FROM pg_temp.booking('sql-e-n') b $$,
+SELECT results_eq($$ SELECT b.student, b.status
+    FROM pg_temp.booking('sql-e-n') b $$,
     $$ VALUES ('ana@example.com'::text, 'scheduled'::varchar),
     ('carla@example.com', 'no_show') $$, '... only Carla''s appointment');
 SELECT is((SELECT outcome FROM pg_temp.deliver('BOOKING_NO_SHOW_UPDATED',
     'sql-e-n', '2027-02-03 09:00+00',
     p_with => pg_temp.no_show('{carla@example.com}', '{false}'))), 'applied',
     'Carla came after all: applied');
-SELECT results_eq($$ SELECT b.student, b.status FROM pg_temp.booking('sql-e-n') b $$,
+SELECT results_eq($$ SELECT b.student, b.status
+    FROM pg_temp.booking('sql-e-n') b $$,
     $$ VALUES ('ana@example.com'::text, 'scheduled'::varchar),
     ('carla@example.com', 'scheduled') $$, '... scheduled again');
 
