@@ -141,6 +141,12 @@ DECLARE
 	v_write	record;
 	v_done	uuid[] := '{}';		-- appointments settled per student
 	v_now	timestamp(0) := now() AT TIME ZONE 'UTC';
+	-- The booking's appointments, by its uids, then each by its id: the
+	-- only plans these statements have, whatever the statistics say (a
+	-- join could start from a student's appointments, all of them).
+	v_ids	uuid[] := ARRAY(SELECT b.appointment_id FROM calsync.bookings b
+		    WHERE b.uid = ANY (p_uids));
+	v_appt	record;
 BEGIN
 	changed := false;
 	FOR n IN SELECT * FROM calsync.fold(p_uids) LOOP
@@ -151,14 +157,12 @@ BEGIN
 		END IF;
 		-- Two parts of a booking that met late (a reschedule before its
 		-- original) may each have made one: keep the first, drop the
-		-- others calsync made.  From the booking's uids (an index),
-		-- never from all of a student's appointments.
+		-- others calsync made.
 		v_id := NULL;
-		FOR v_other IN SELECT DISTINCT ON (a.inserted_at, a.id) a.id
-		    FROM calsync.bookings b
-		    JOIN public.appointments a ON a.id = b.appointment_id
-		    WHERE b.uid = ANY (p_uids) AND a.student_id = n.student_id
-		    ORDER BY a.inserted_at, a.id LOOP
+		FOR v_appt IN SELECT a.id, a.student_id FROM public.appointments a
+		    WHERE a.id = ANY (v_ids) ORDER BY a.inserted_at, a.id LOOP
+			CONTINUE WHEN v_appt.student_id <> n.student_id;
+			v_other := v_appt.id;
 			IF v_id IS NULL THEN
 				v_id := v_other;
 				CONTINUE;
@@ -170,6 +174,7 @@ BEGIN
 			    WHERE s.appointment_id = v_other);
 			IF FOUND THEN
 				changed := true;
+				v_done := v_done || v_other;
 				PERFORM calsync.record_change(v_other, 'deleted',
 				    NULL, p_uids[1]);
 			END IF;
@@ -201,9 +206,9 @@ BEGIN
 
 	-- Appointments no event made (the Phoenix handler's): what the events
 	-- say of the booking as a whole.
-	FOR v_id IN SELECT DISTINCT b.appointment_id FROM calsync.bookings b
-	    WHERE b.uid = ANY (p_uids) AND NOT b.appointment_id = ANY (v_done)
-	LOOP
+	FOREACH v_id IN ARRAY v_ids LOOP
+		CONTINUE WHEN v_id = ANY (v_done);
+		v_done := v_done || v_id;
 		v_write := calsync.write_moved(v_id, w, p_uids[1]);
 		changed := changed OR v_write.changed;
 		kept := coalesce(kept, v_write.kept);
