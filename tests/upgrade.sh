@@ -88,9 +88,10 @@ has_column()	# has_column TABLE COLUMN
 
 # --- the database at schema version 2: calsync away while it is made again
 stack_stop_calsync
-stack_psql -d postgres -c 'DROP DATABASE ga_personal WITH (FORCE)' &&
-    stack_psql -d postgres -c 'CREATE DATABASE ga_personal' ||
-    t_bail "could not make the database again"
+if ! stack_psql -d postgres -c 'DROP DATABASE ga_personal WITH (FORCE)' ||
+    ! stack_psql -d postgres -c 'CREATE DATABASE ga_personal'; then
+	t_bail "could not make the database again"
+fi
 for f in "$top_srcdir/sql/ga_personal.sql" "$top_srcdir/tests/data/schema-2.sql" \
     "$top_srcdir/sql/dev-seed.sql"; do
 	load "$f" || { sed 's/^/# /' "$STACK_DIR/upgrade-sql.log"; t_bail "loading $f failed"; }
