@@ -206,11 +206,17 @@ BEGIN
 		    WHEN v_settled.unmatched IS NOT NULL THEN 'unmatched'
 		    WHEN d.trigger = 'BOOKING_REQUESTED' AND d.reschedule_uid IS NULL
 		        AND v_settled.appointment_id IS NULL THEN 'ignored'
-		    WHEN v_settled.appointment_id IS NULL THEN 'pending'
-		    WHEN calsync.seat_unknown(v_event) THEN 'pending'
-		    WHEN v_clock < (SELECT max(e.clock) FROM calsync.events e
-		        WHERE e.uid = ANY (v_uids) AND e.id <> v_event) THEN 'stale'
-		    ELSE 'duplicate' END;
+		    WHEN v_settled.appointment_id IS NULL THEN 'pending' END;
+		-- Apart, as a query: a simple expression is evaluated without
+		-- starting the executor.
+		IF outcome IS NULL THEN
+			outcome := CASE
+			    WHEN calsync.seat_unknown(v_event) THEN 'pending'
+			    WHEN v_clock < (SELECT max(e.clock) FROM calsync.events e
+			        WHERE e.uid = ANY (v_uids) AND e.id <> v_event)
+			        THEN 'stale'
+			    ELSE 'duplicate' END;
+		END IF;
 		detail := CASE
 		    WHEN v_settled.kept IS NOT NULL AND outcome IN ('applied',
 		        'ignored') THEN calsync.kept_detail(v_settled.kept,

@@ -348,8 +348,7 @@ BEGIN
 		-- Never the event type's description, the same for every
 		-- booking of the type.
 		r.notes := concat_ws(E'\n',
-		    (SELECT string_agg('cal.com:' || u, E'\n' ORDER BY n)
-		     FROM unnest(v_uids) WITH ORDINALITY AS x (u, n)),
+		    'cal.com:' || nullif(array_to_string(v_uids, E'\ncal.com:'), ''),
 		    nullif(v_base.title, ''), nullif(btrim(CASE
 		    WHEN cardinality(v_seats) > 0 THEN v_notes[i]
 		    ELSE v_base.booker_notes END), ''),

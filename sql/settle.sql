@@ -38,12 +38,96 @@ BEGIN
 END
 $$;
 
+-- Remember what calsync wrote on appointment p_id: the fields of n.
+CREATE OR REPLACE FUNCTION calsync.remember(p_id uuid, n calsync.state)
+RETURNS void LANGUAGE plpgsql AS $$
+BEGIN
+	INSERT INTO calsync.settled AS s VALUES (p_id, n.scheduled_at,
+	    n.duration_minutes, n.location, n.status, n.cancellation_reason,
+	    n.cancelled_at, n.notes)
+	ON CONFLICT ON CONSTRAINT settled_pkey DO UPDATE SET
+	    scheduled_at = excluded.scheduled_at,
+	    duration_minutes = excluded.duration_minutes,
+	    location = excluded.location, status = excluded.status,
+	    cancellation_reason = excluded.cancellation_reason,
+	    cancelled_at = excluded.cancelled_at, notes = excluded.notes;
+END
+$$;
+
+-- Write on appointment p_id the fields of n that moved since calsync last
+-- wrote them (calsync.settled): what the trainer edited stays unless
+-- Cal.com changes that field again.  n for the booking as a whole (an
+-- appointment no event made: student_id NULL) says only what its events
+-- say: where it has no time, length, place or status, those stay, and it
+-- never writes notes.  Returns whether it wrote, and the status of the
+-- appointment when it left it as it is because calsync does not write that
+-- status (calsync.writes_status).
+DROP FUNCTION IF EXISTS calsync.write_moved(uuid, calsync.state, text);
+CREATE OR REPLACE FUNCTION calsync.write_moved(p_id uuid, n calsync.state,
+	p_uid text, OUT changed boolean, OUT kept text)
+LANGUAGE plpgsql AS $$
+DECLARE
+	sh	calsync.settled%ROWTYPE;
+	v_status text;
+	v_now	timestamp(0) := now() AT TIME ZONE 'UTC';
+BEGIN
+	changed := false;
+	SELECT a.status INTO v_status FROM public.appointments a
+	WHERE a.id = p_id FOR UPDATE;
+	SELECT * INTO sh FROM calsync.settled s WHERE s.appointment_id = p_id;
+	IF n.student_id IS NULL THEN
+		n.scheduled_at := coalesce(n.scheduled_at, sh.scheduled_at);
+		n.duration_minutes := coalesce(n.duration_minutes,
+		    sh.duration_minutes);
+		n.location := coalesce(n.location, sh.location);
+		n.status := coalesce(n.status, sh.status);
+		n.notes := sh.notes;
+	END IF;
+	IF (n.scheduled_at, n.duration_minutes, n.location, n.status,
+	    n.cancellation_reason, n.cancelled_at, n.notes) IS NOT DISTINCT FROM
+	    (sh.scheduled_at, sh.duration_minutes, sh.location, sh.status,
+	    sh.cancellation_reason, sh.cancelled_at, sh.notes) THEN
+		RETURN;
+	END IF;
+	IF NOT calsync.writes_status(v_status) THEN
+		kept := v_status;
+		RETURN;
+	END IF;
+	UPDATE public.appointments a SET
+	    scheduled_at = CASE WHEN n.scheduled_at IS DISTINCT FROM
+	        sh.scheduled_at THEN n.scheduled_at ELSE a.scheduled_at END,
+	    duration_minutes = CASE WHEN n.duration_minutes IS DISTINCT
+	        FROM sh.duration_minutes THEN n.duration_minutes
+	        ELSE a.duration_minutes END,
+	    location = CASE WHEN n.location IS DISTINCT FROM sh.location
+	        THEN n.location ELSE a.location END,
+	    status = CASE WHEN n.status IS DISTINCT FROM sh.status
+	        THEN n.status ELSE a.status END,
+	    cancellation_reason = CASE WHEN (n.status, n.cancellation_reason)
+	        IS DISTINCT FROM (sh.status, sh.cancellation_reason)
+	        THEN n.cancellation_reason ELSE a.cancellation_reason END,
+	    cancelled_at = CASE WHEN (n.status, n.cancelled_at) IS
+	        DISTINCT FROM (sh.status, sh.cancelled_at)
+	        THEN n.cancelled_at ELSE a.cancelled_at END,
+	    notes = CASE WHEN n.notes IS DISTINCT FROM sh.notes
+	        THEN calsync.merge_notes(a.notes, sh.notes, n.notes)
+	        ELSE a.notes END,
+	    updated_at = v_now
+	WHERE a.id = p_id;
+	IF FOUND THEN
+		changed := true;
+		PERFORM calsync.record_change(p_id, 'updated', n.status, p_uid);
+		PERFORM calsync.remember(p_id, n);
+	END IF;
+END
+$$;
+
 -- Bring the appointments of a booking to what its events say: create the
--- ones missing, and on the others write the fields whose folded value moved
--- since calsync last wrote them.  Returns whether anything was written, an
--- appointment id, why no appointment can be made, if so, and the status of
--- an appointment left as it is because calsync does not write that status
--- (calsync.writes_status), if one would have changed.
+-- ones missing, and write on the others what moved (calsync.write_moved).
+-- Returns whether anything was written, an appointment id, why no
+-- appointment can be made, if so, and the status of an appointment left as
+-- it is because calsync does not write that status, if one would have
+-- changed.
 DROP FUNCTION IF EXISTS calsync.settle(text[]);
 CREATE OR REPLACE FUNCTION calsync.settle(p_uids text[],
 	OUT changed boolean, OUT appointment_id uuid, OUT unmatched text,
@@ -52,12 +136,9 @@ LANGUAGE plpgsql AS $$
 DECLARE
 	n	calsync.state;
 	w	calsync.state;		-- the booking as a whole
-	sh	calsync.settled%ROWTYPE;
 	v_id	uuid;
 	v_other	uuid;
-	v_status text;			-- an appointment's, as it is now
-	v_held	text;			-- the status of the one kept (v_id)
-	v_moves	boolean;
+	v_write	record;
 	v_done	uuid[] := '{}';		-- appointments settled per student
 	v_now	timestamp(0) := now() AT TIME ZONE 'UTC';
 BEGIN
@@ -70,32 +151,27 @@ BEGIN
 		END IF;
 		-- Two parts of a booking that met late (a reschedule before its
 		-- original) may each have made one: keep the first, drop the
-		-- others calsync made.
+		-- others calsync made.  From the booking's uids (an index),
+		-- never from all of a student's appointments.
 		v_id := NULL;
-		v_held := NULL;
-		-- From the booking's uids (an index), never from all of a
-		-- student's appointments.
 		FOR v_other IN SELECT DISTINCT ON (a.inserted_at, a.id) a.id
 		    FROM calsync.bookings b
 		    JOIN public.appointments a ON a.id = b.appointment_id
 		    WHERE b.uid = ANY (p_uids) AND a.student_id = n.student_id
 		    ORDER BY a.inserted_at, a.id LOOP
-			SELECT a.status INTO v_status FROM public.appointments a
-			WHERE a.id = v_other FOR UPDATE;
 			IF v_id IS NULL THEN
 				v_id := v_other;
-				v_held := v_status;
-			ELSE
-				-- Never a session the trainer marked held.
-				DELETE FROM public.appointments a WHERE a.id = v_other
-				    AND calsync.writes_status(a.status)
-				    AND EXISTS (SELECT FROM calsync.settled s
-				    WHERE s.appointment_id = v_other);
-				IF FOUND THEN
-					changed := true;
-					PERFORM calsync.record_change(v_other,
-					    'deleted', NULL, p_uids[1]);
-				END IF;
+				CONTINUE;
+			END IF;
+			-- Never a session the trainer marked held.
+			DELETE FROM public.appointments a WHERE a.id = v_other
+			    AND calsync.writes_status(a.status)
+			    AND EXISTS (SELECT FROM calsync.settled s
+			    WHERE s.appointment_id = v_other);
+			IF FOUND THEN
+				changed := true;
+				PERFORM calsync.record_change(v_other, 'deleted',
+				    NULL, p_uids[1]);
 			END IF;
 		END LOOP;
 		IF v_id IS NULL THEN
@@ -111,64 +187,11 @@ BEGIN
 			changed := true;
 			PERFORM calsync.record_change(v_id, 'created', n.status,
 			    p_uids[1]);
-		ELSIF NOT calsync.writes_status(v_held) THEN
-			-- Left as the trainer marked it, and calsync.settled as
-			-- calsync last wrote it.
-			SELECT * INTO sh FROM calsync.settled s
-			WHERE s.appointment_id = v_id;
-			IF (n.scheduled_at, n.duration_minutes, n.location, n.status,
-			    n.cancellation_reason, n.cancelled_at, n.notes) IS
-			    DISTINCT FROM (sh.scheduled_at, sh.duration_minutes,
-			    sh.location, sh.status, sh.cancellation_reason,
-			    sh.cancelled_at, sh.notes) THEN
-				kept := coalesce(kept, v_held);
-			END IF;
+			PERFORM calsync.remember(v_id, n);
 		ELSE
-			SELECT * INTO sh FROM calsync.settled s
-			WHERE s.appointment_id = v_id;
-			UPDATE public.appointments a SET
-			    scheduled_at = CASE WHEN n.scheduled_at IS DISTINCT FROM
-			        sh.scheduled_at THEN n.scheduled_at ELSE a.scheduled_at END,
-			    duration_minutes = CASE WHEN n.duration_minutes IS DISTINCT
-			        FROM sh.duration_minutes THEN n.duration_minutes
-			        ELSE a.duration_minutes END,
-			    location = CASE WHEN n.location IS DISTINCT FROM sh.location
-			        THEN n.location ELSE a.location END,
-			    status = CASE WHEN n.status IS DISTINCT FROM sh.status
-			        THEN n.status ELSE a.status END,
-			    cancellation_reason = CASE WHEN (n.status,
-			        n.cancellation_reason) IS DISTINCT FROM (sh.status,
-			        sh.cancellation_reason) THEN n.cancellation_reason
-			        ELSE a.cancellation_reason END,
-			    cancelled_at = CASE WHEN (n.status, n.cancelled_at) IS
-			        DISTINCT FROM (sh.status, sh.cancelled_at)
-			        THEN n.cancelled_at ELSE a.cancelled_at END,
-			    notes = CASE WHEN n.notes IS DISTINCT FROM sh.notes
-			        THEN calsync.merge_notes(a.notes, sh.notes, n.notes)
-			        ELSE a.notes END,
-			    updated_at = v_now
-			WHERE a.id = v_id AND (n.scheduled_at, n.duration_minutes,
-			    n.location, n.status, n.cancellation_reason, n.cancelled_at,
-			    n.notes) IS DISTINCT FROM (sh.scheduled_at,
-			    sh.duration_minutes, sh.location, sh.status,
-			    sh.cancellation_reason, sh.cancelled_at, sh.notes);
-			IF FOUND THEN
-				changed := true;
-				PERFORM calsync.record_change(v_id, 'updated',
-				    n.status, p_uids[1]);
-			END IF;
-		END IF;
-		IF calsync.writes_status(v_held) THEN
-			INSERT INTO calsync.settled AS s VALUES (v_id, n.scheduled_at,
-			    n.duration_minutes, n.location, n.status,
-			    n.cancellation_reason, n.cancelled_at, n.notes)
-			ON CONFLICT ON CONSTRAINT settled_pkey DO UPDATE SET
-			    scheduled_at = excluded.scheduled_at,
-			    duration_minutes = excluded.duration_minutes,
-			    location = excluded.location, status = excluded.status,
-			    cancellation_reason = excluded.cancellation_reason,
-			    cancelled_at = excluded.cancelled_at, notes = excluded.notes
-			WHERE (s.*) IS DISTINCT FROM (excluded.*);
+			v_write := calsync.write_moved(v_id, n, p_uids[1]);
+			changed := changed OR v_write.changed;
+			kept := coalesce(kept, v_write.kept);
 		END IF;
 		INSERT INTO calsync.bookings (uid, appointment_id)
 		SELECT u, v_id FROM unnest(p_uids) u ON CONFLICT DO NOTHING;
@@ -177,51 +200,13 @@ BEGIN
 	END LOOP;
 
 	-- Appointments no event made (the Phoenix handler's): what the events
-	-- say of the booking as a whole, where they say something.
+	-- say of the booking as a whole.
 	FOR v_id IN SELECT DISTINCT b.appointment_id FROM calsync.bookings b
 	    WHERE b.uid = ANY (p_uids) AND NOT b.appointment_id = ANY (v_done)
 	LOOP
-		SELECT * INTO sh FROM calsync.settled s WHERE s.appointment_id = v_id;
-		v_moves := (w.scheduled_at IS NOT NULL OR w.status IS NOT NULL)
-		    AND (w.scheduled_at, w.duration_minutes, w.location, w.status)
-		    IS DISTINCT FROM (sh.scheduled_at, sh.duration_minutes,
-		    sh.location, sh.status);
-		SELECT a.status INTO v_status FROM public.appointments a
-		WHERE a.id = v_id FOR UPDATE;
-		IF v_moves AND NOT calsync.writes_status(v_status) THEN
-			kept := coalesce(kept, v_status);
-			v_moves := false;
-		END IF;
-		UPDATE public.appointments a SET
-		    scheduled_at = CASE WHEN w.scheduled_at IS DISTINCT FROM
-		        sh.scheduled_at THEN w.scheduled_at ELSE a.scheduled_at END,
-		    duration_minutes = CASE WHEN w.duration_minutes IS DISTINCT FROM
-		        sh.duration_minutes THEN w.duration_minutes
-		        ELSE a.duration_minutes END,
-		    location = CASE WHEN w.location IS DISTINCT FROM sh.location
-		        THEN w.location ELSE a.location END,
-		    status = CASE WHEN w.status IS DISTINCT FROM sh.status
-		        THEN w.status ELSE a.status END,
-		    cancellation_reason = CASE WHEN w.status IS DISTINCT FROM
-		        sh.status THEN w.cancellation_reason
-		        ELSE a.cancellation_reason END,
-		    cancelled_at = CASE WHEN w.status IS DISTINCT FROM sh.status
-		        THEN w.cancelled_at ELSE a.cancelled_at END,
-		    updated_at = v_now
-		WHERE a.id = v_id AND v_moves;
-		IF FOUND THEN
-			changed := true;
-			PERFORM calsync.record_change(v_id, 'updated', w.status,
-			    p_uids[1]);
-			INSERT INTO calsync.settled AS s (appointment_id,
-			    scheduled_at, duration_minutes, location, status)
-			VALUES (v_id, w.scheduled_at, w.duration_minutes, w.location,
-			    w.status)
-			ON CONFLICT ON CONSTRAINT settled_pkey DO UPDATE SET
-			    scheduled_at = excluded.scheduled_at,
-			    duration_minutes = excluded.duration_minutes,
-			    location = excluded.location, status = excluded.status;
-		END IF;
+		v_write := calsync.write_moved(v_id, w, p_uids[1]);
+		changed := changed OR v_write.changed;
+		kept := coalesce(kept, v_write.kept);
 		appointment_id := coalesce(appointment_id, v_id);
 	END LOOP;
 END

@@ -2,7 +2,8 @@
 # tests/sql.sh: calsync's SQL, tested in the database with pgTAP
 # (postgresql-15-pgtap): the stack's PostgreSQL, loaded as it loads it
 # (sql/ga_personal.sql, sql/calsync.sql, sql/dev-seed.sql), runs the
-# assertions of tests/sql/schema.sql and tests/sql/rules.sql in one
+# assertions of tests/sql/*.sql, in the order below (engine.sql uses the
+# helpers of rules.sql and seats.sql; growth.sql comes last), in one
 # transaction, rolled back.  pgTAP writes the TAP; this file only starts
 # and stops the stack.
 set -u
@@ -23,7 +24,7 @@ out=$STACK_DIR/sql-tap.out
 	echo 'BEGIN;'
 	echo 'CREATE EXTENSION pgtap;'
 	echo 'SELECT * FROM no_plan();'
-	for f in schema rules pending seats growth; do
+	for f in schema rules pending seats engine growth; do
 		printf "\\i '%s'\n" "$top_srcdir/tests/sql/$f.sql"
 	done
 	echo 'SELECT * FROM finish();'

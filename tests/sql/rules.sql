@@ -4,13 +4,17 @@
 -- users; everything runs in sql.sh's one transaction, rolled back.
 
 -- One delivery, as calsync's worker sends it (tests/sql.sh makes no HTTP
--- request: calsync's C side is the end-to-end tests' concern).
+-- request: calsync's C side is the end-to-end tests' concern).  p_with
+-- sets any other field of calsync.delivery, or replaces one set here
+-- (JSON null for a field the body does not carry), e.g.
+--     p_with => '{"location": "Park", "reschedule_reason": "rain"}'
 CREATE FUNCTION pg_temp.deliver(p_trigger text, p_uid text, p_at timestamptz,
 	p_organizer text DEFAULT 'guilherme@gapersonal.com',
 	p_attendee text DEFAULT 'ana@example.com',
 	p_start timestamp DEFAULT '2027-03-01 10:00',
 	p_reschedule_uid text DEFAULT NULL,
 	p_trainer uuid DEFAULT NULL, p_student uuid DEFAULT NULL,
+	p_with jsonb DEFAULT '{}',
 	OUT outcome text, OUT appointment_id uuid, OUT detail text)
 LANGUAGE sql AS $$
 	SELECT d.outcome, d.appointment_id, d.detail
@@ -27,9 +31,9 @@ LANGUAGE sql AS $$
 	    'trainer_id', p_trainer, 'student_id', p_student, 'full_booking', true,
 	    'body_sha256', sha256(convert_to(concat_ws('|', p_trigger, p_uid, p_at,
 	        p_organizer, p_attendee, p_start, p_reschedule_uid, p_trainer,
-	        p_student), 'UTF8')),
+	        p_student, nullif(p_with, '{}')), 'UTF8')),
 	    'body', convert_to(format('{"triggerEvent":"%s","payload":{"uid":"%s"}}',
-	        p_trigger, p_uid), 'UTF8')))) d
+	        p_trigger, p_uid), 'UTF8')) || p_with)) d
 $$;
 
 -- The appointment a booking uid names.
