@@ -1,6 +1,6 @@
--- notify.sql: the changes calsync made to appointments, kept until
--- calsync's notifier announces them to the Phoenix application.  Read by
--- calsync.sql.
+-- notify.sql: the changes calsync made to appointments, recorded in
+-- calsync.changes (migrations/002-changes.sql) until calsync's notifier
+-- announces them to the Phoenix application.  Read by calsync.sql.
 
 -- The Phoenix application learns of each change to an appointment as it did
 -- from its own handler (to send confirmation emails and in-app notices):
@@ -13,18 +13,10 @@
 -- every notifying transaction, fsync included, behind one database-wide
 -- lock, so every worker of every host would queue there (at 16
 -- connections, 88% of the sampled waits).  A delivery writes its changes
--- here instead, in its transaction; calsync's notifier announces them in
--- batches a moment after they commit (calsync.announce), and deletes them.
--- A change is in this table until announced: none is lost while no
--- notifier runs.
-CREATE TABLE IF NOT EXISTS calsync.changes (
-	id		bigserial PRIMARY KEY,
-	appointment_id	uuid NOT NULL,
-	change		text NOT NULL,
-	status		text,
-	uid		text,
-	made_at		timestamptz NOT NULL DEFAULT now()
-);
+-- to calsync.changes instead, in its transaction; calsync's notifier
+-- announces them in batches a moment after they commit (calsync.announce),
+-- and deletes them.  A change is in that table until announced: none is
+-- lost while no notifier runs.
 
 DROP FUNCTION IF EXISTS calsync.notify(uuid, text, text, text);
 CREATE OR REPLACE FUNCTION calsync.record_change(p_id uuid, p_change text,

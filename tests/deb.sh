@@ -62,6 +62,7 @@ files=$(dpkg -L calsync)
 for f in /usr/bin/calsync /usr/bin/calsyncctl \
     /usr/share/man/man8/calsync.8.gz /usr/share/man/man8/calsyncctl.8.gz \
     /usr/share/calsync/sql/calsync.sql /usr/share/calsync/sql/ga_personal.sql \
+    /usr/share/calsync/sql/tables.sql /usr/share/calsync/sql/migrations/001-tables.sql \
     /usr/share/calsync/nginx/calsync.conf /usr/share/calsync/nginx/calsync-fastcgi.conf \
     /usr/share/calsync/apache/calsync.conf /usr/share/calsync/apache/method-not-allowed.asis \
     /lib/systemd/system/calsync.socket /lib/systemd/system/calsync.service \
@@ -71,6 +72,16 @@ for f in /usr/bin/calsync /usr/bin/calsyncctl \
 	t_ok "dpkg -L: $f" grep -qx "$f" <<<"$files"
 	t_ok "on disk: $f" test -e "$f"
 done
+# calsync.sql reads the files beside it (\ir), and tables.sql its
+# migrations: each one named must be installed where it is read from.
+reads=$(grep -H '^\\ir ' /usr/share/calsync/sql/*.sql | sed 's/:\\ir / /')
+t_like "the installed SQL reads its parts and migrations" \
+    "$(wc -l <<<"$reads")" '^[1-9][0-9]+$'
+missing=
+while read -r from part; do
+	[ -r "$(dirname "$from")/$part" ] || missing="$missing $part"
+done <<<"$reads"
+t_is "... and every one is installed beside it" "$missing" ""
 t_like "conffile: /etc/calsync/calsync.env" \
     "$(dpkg-query -W -f='${Conffiles}' calsync)" '^ /etc/calsync/calsync.env [0-9a-f]{32}$'
 t_is "/etc/calsync/calsync.env: root's, mode 600" \

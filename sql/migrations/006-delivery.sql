@@ -1,0 +1,4 @@
+-- 006-delivery.sql: schema version 6, calsync.apply_delivery's one
+-- argument, a calsync.delivery (apply.sql).  No table changed: this file
+-- is here so that every version has its migration, and tables.sql records
+-- version 6 as it records the others.
