@@ -275,6 +275,13 @@ void		 location_resolve(struct delivery *);
 char		*payload_answer(enum outcome, const char *, const char *,
 		    const char *, const char *);
 
+/*
+ * delivery.c: a delivery as calsync.apply_delivery's argument (JSON text,
+ * the caller frees it; NULL when out of memory)
+ */
+char		*delivery_json(const char *, const struct delivery *,
+		    const unsigned char *, const char *, size_t);
+
 /* rfc8259.c: what json-c's strict mode accepts that is not JSON */
 int		 rfc8259_check(const char *, size_t, char *, size_t);
 

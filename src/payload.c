@@ -2,7 +2,8 @@
  * payload.c: a verified Cal.com body -> struct delivery, strictly: every
  * field calsync uses is described in one table with its JSON type and
  * validator; anything else in the body is ignored.  Also builds the
- * JSON answers.  The only file that uses json-c.
+ * JSON answers.  With delivery.c, which writes a delivery for the
+ * database, the only file that uses json-c.
  *
  * A worker makes one struct parser at start and parses every body with
  * it: json-c's tokener is set up once, not per delivery.  What json-c

@@ -5,7 +5,8 @@
 # through pgbouncer (tests/pgbouncer.sh).  Source it after tests/tap.sh.
 # history N writes history N's bodies in createdAt order; reset empties
 # what a history leaves; snapshot prints every appointment, so that a
-# history delivered in any order can be compared with it in order.
+# history delivered in any order can be compared with it in order; and
+# property runs that comparison, the one loop both tests share.
 
 at()	# at SECONDS: a createdAt that many seconds into 2026-11-01
 {
@@ -307,4 +308,49 @@ shuffled()
 {
 	# shellcheck disable=SC2046 # one word a file
 	printf '%s\n' "$@" $(printf '%s\n' "$@" | shuf -n $((($# + 2) / 3))) | shuf
+}
+
+# property HISTORIES ORDERS DELIVER IN_ORDER AFTER_RUN: the property that
+# the end never depends on how Cal.com delivers.  HISTORIES random
+# histories (seed PROPERTY_SEED, or the shell's pid), each delivered in
+# order to the stack's first pool, which gives the snapshot wanted; then
+# ORDERS times in a random order with duplicates (shuffled) by the
+# function DELIVER FILE..., each ending as that snapshot or said to
+# differ.  IN_ORDER N (after history N in order) and AFTER_RUN N P (after
+# its shuffled delivery P) are each test's own checks, ":" for none.
+# Leaves PROPERTY_EVENTS (the histories' events), PROPERTY_RUNS (shuffled
+# deliveries) and PROPERTY_BAD (those that did not end as in order).
+property()
+{
+	local histories=$1 orders=$2 deliver=$3 in_order=$4 after_run=$5
+	local seed=${PROPERTY_SEED:-$$} n p f files order want got
+	RANDOM=$seed
+	echo "# property: $histories histories x $orders orders, seed $seed"
+	PROPERTY_EVENTS=0
+	PROPERTY_RUNS=0
+	PROPERTY_BAD=0
+	for n in $(seq "$histories"); do
+		history "$n"
+		mapfile -t files <"$STACK_DIR/h.$n"
+		PROPERTY_EVENTS=$((PROPERTY_EVENTS + ${#files[@]}))
+		reset
+		for f in "${files[@]}"; do SOCKET=$STACK_SOCKET fcgi "$f"; done
+		want=$(snapshot)
+		"$in_order" "$n"
+		for p in $(seq "$orders"); do
+			mapfile -t order < <(shuffled "${files[@]}")
+			reset
+			"$deliver" "${order[@]}"
+			got=$(snapshot)
+			PROPERTY_RUNS=$((PROPERTY_RUNS + 1))
+			if [ "$got" != "$want" ]; then
+				PROPERTY_BAD=$((PROPERTY_BAD + 1))
+				echo "# history $n, order $p differs (seed $seed)"
+				diff <(echo "$want") <(echo "$got") | sed 's/^/# /' | head -20
+				tail -n 5 "$STACK_DIR/calsync.log" "$STACK_DIR/pool2.log" |
+				    sed 's/^/# /'
+			fi
+			"$after_run" "$n" "$p"
+		done
+	done
 }

@@ -140,51 +140,40 @@ not_journaled_once()
 # orders with duplicates through both hosts at once.
 HISTORIES=${PGBOUNCER_HISTORIES:-10}
 ORDERS=${PGBOUNCER_ORDERS:-3}
-seed=${PROPERTY_SEED:-$$}
-RANDOM=$seed
-echo "# histories: $HISTORIES histories x $ORDERS orders, seed $seed"
 H=$STACK_DIR/histories
 : >"$H"
-bad=0
 unjournaled=0
-runs=0
-events=0
-for n in $(seq "$HISTORIES"); do
-	history "$n"
-	mapfile -t files <"$STACK_DIR/h.$n"
-	events=$((events + ${#files[@]}))
-	reset
-	for f in "${files[@]}"; do fcgi "$f"; done
-	want=$(snapshot)
-	for p in $(seq "$ORDERS"); do
-		shuffled "${files[@]}" >"$STACK_DIR/order"
-		reset
-		send_all "$STACK_DIR/order" "$STACK_DIR/run"
-		got=$(snapshot)
-		runs=$((runs + 1))
-		if [ "$got" != "$want" ]; then
-			bad=$((bad + 1))
-			echo "# history $n, order $p differs (seed $seed)"
-			diff <(echo "$want") <(echo "$got") | sed 's/^/# /' | head -n 10
-		fi
-		if [ "$(not_journaled_once "$STACK_DIR/run")" != 0 ]; then
-			unjournaled=$((unjournaled + 1))
-			echo "# history $n, order $p: not journaled once a request"
-		fi
-		cat "$STACK_DIR/run" >>"$H"
-	done
-done
+
+# shuffled_run FILE...: the files, eight at a time, each to either host;
+# what each was answered in $STACK_DIR/run.
+shuffled_run()
+{
+	printf '%s\n' "$@" >"$STACK_DIR/order"
+	send_all "$STACK_DIR/order" "$STACK_DIR/run"
+}
+
+# journaled_once N P: history N's shuffled run P journaled once a request.
+journaled_once()
+{
+	if [ "$(not_journaled_once "$STACK_DIR/run")" != 0 ]; then
+		unjournaled=$((unjournaled + 1))
+		echo "# history $1, order $2: not journaled once a request"
+	fi
+	cat "$STACK_DIR/run" >>"$H"
+}
+
+property "$HISTORIES" "$ORDERS" shuffled_run : journaled_once
 echo "# histories: sent=$(wc -l <"$H") 2xx=$(answered "$H" '^2')" \
-    "spooled=$(spooled "$H") $(by_host "$H") runs=$runs events=$events" \
-    "differ=$bad not_journaled_once=$unjournaled errors=$(error_lines)"
+    "spooled=$(spooled "$H") $(by_host "$H") runs=$PROPERTY_RUNS" \
+    "events=$PROPERTY_EVENTS differ=$PROPERTY_BAD not_journaled_once=$unjournaled errors=$(error_lines)"
 show_errors
 awk '$2 !~ /^2/ { print "# not 2xx: " $0 }' "$H" | head -n 5
 t_is "histories: every delivery answered 2xx" "$(answered "$H" '^2')" "$(wc -l <"$H")"
 t_is "histories: none spooled" "$(spooled "$H")" 0
 t_is "histories: both hosts answered" \
     "$(by_host "$H" | grep -c 'host1=[1-9].* host2=[1-9]')" 1
-t_is "histories: $runs runs of $HISTORIES histories ($events events) in random orders end as in order" \
-    "$bad" 0
+t_is "histories: $PROPERTY_RUNS runs of $HISTORIES histories ($PROPERTY_EVENTS events) in random orders end as in order" \
+    "$PROPERTY_BAD" 0
 t_is "histories: every request journaled once" "$unjournaled" 0
 t_ok "histories: the spools are empty" spool_empty
 t_is "histories: no error logged" "$(error_lines)" 0
