@@ -23,7 +23,10 @@
 -- to choose, PL/pgSQL planned the engine's statements afresh at every
 -- call, a third of PostgreSQL's time a delivery.  For the same reason the
 -- engine's functions are PL/pgSQL, or SQL the planner inlines (a single
--- expression): any other SQL function is planned at every call.
+-- expression): any other SQL function is planned at every call.  And no
+-- statement is compiled (jit off): a lookup never repays it, and one that
+-- could only read a table whole costs more than jit_above_cost with
+-- enable_seqscan off, and would be compiled at every execution.
 
 -- What a delivery says when calsync left an appointment as the trainer
 -- marked it: ignored, or applied to the booking's other appointments.
@@ -122,7 +125,7 @@ CREATE OR REPLACE FUNCTION calsync.apply_delivery(d calsync.delivery,
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp
 SET plan_cache_mode = force_generic_plan SET enable_seqscan = off
 SET enable_hashjoin = off
-SET enable_mergejoin = off AS $$
+SET enable_mergejoin = off SET jit = off AS $$
 DECLARE
 	v_clock		timestamptz := coalesce(d.created_at, now()) +
 			    make_interval(secs => calsync.trigger_rank(d.trigger) / 1e6);
@@ -257,7 +260,7 @@ CREATE OR REPLACE FUNCTION calsync.replay(p_delivery bigint,
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp
 SET plan_cache_mode = force_generic_plan SET enable_seqscan = off
 SET enable_hashjoin = off
-SET enable_mergejoin = off AS $$
+SET enable_mergejoin = off SET jit = off AS $$
 DECLARE
 	v_event		calsync.events%ROWTYPE;
 	v_settled	record;

@@ -75,3 +75,16 @@ SELECT is((SELECT outcome FROM pg_temp.deliver('BOOKING_CANCELLED',
 SELECT cmp_ok((SELECT n FROM growth_fetched) - (SELECT n FROM growth_before),
     '<', 200::bigint, '... and the three fetched fewer than 200 rows of '
     'calsync.events, calsync.bookings, calsync.settled and appointments');
+
+-- How the engine's statements are planned (sql/apply.sql): once a
+-- connection, by index, and never compiled.
+SELECT results_eq($$ SELECT p.proname::text COLLATE "default",
+    s.setting COLLATE "default" FROM pg_proc p,
+    unnest(p.proconfig) s (setting) WHERE p.pronamespace =
+    'calsync'::regnamespace AND p.proname IN ('apply_delivery', 'replay')
+    AND s.setting NOT LIKE 'search_path=%' ORDER BY 1, 2 $$,
+    $$ SELECT f, s FROM unnest(ARRAY['apply_delivery', 'replay']) f,
+    unnest(ARRAY['enable_hashjoin=off', 'enable_mergejoin=off',
+    'enable_seqscan=off', 'jit=off', 'plan_cache_mode=force_generic_plan']) s
+    ORDER BY 1, 2 $$,
+    'apply_delivery and replay: plans made once, by index, not compiled');
