@@ -21,27 +21,24 @@ $$;
 -- index on lower(email) would be an object in the application's schema.
 -- Read in table order, never through users_role_index (what the engine's
 -- enable_seqscan off, or a table not analysed, would choose: three times as
--- long, for a heap read a row).  It
--- lowers only the addresses that can match, as lowering costs far more
--- than counting: an ASCII address (as many bytes as characters) has as many
--- characters in lower case, under every collation provider, so one whose
--- byte count is not the wanted address's character count in lower case
--- cannot match.
+-- long, for a heap read a row).  It lowers only the addresses as long in
+-- bytes as the wanted one, as lowering costs far more than a length: a
+-- letter and its lower case are as long in UTF-8 (ASCII, accented Latin,
+-- Greek, Cyrillic), but for a few signs no address has (the Kelvin sign,
+-- the Angstrom sign, some of Latin Extended), which match exactly only.
 CREATE OR REPLACE FUNCTION calsync.user_by_email_any_case(p_email text,
 	p_role text)
 RETURNS uuid LANGUAGE plpgsql STABLE SET enable_seqscan = on
 SET enable_indexscan = off SET enable_bitmapscan = off AS $$
 DECLARE
 	v_lower	text := lower(p_email);
-	v_len	integer := length(lower(p_email));
+	v_bytes	integer := octet_length(lower(p_email));
 	v_id	uuid;
 BEGIN
 	-- One CASE: the planner would order separate conditions by their
 	-- cost, lower() first.
 	SELECT u.id INTO v_id FROM public.users u
-	WHERE u.role = p_role AND CASE
-	    WHEN octet_length(u.email) = v_len
-	        OR octet_length(u.email) > length(u.email)
+	WHERE u.role = p_role AND CASE WHEN octet_length(u.email) = v_bytes
 	    THEN lower(u.email) = v_lower END
 	LIMIT 1;
 	RETURN v_id;
