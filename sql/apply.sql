@@ -189,7 +189,7 @@ BEGIN
 		RETURNING e.id INTO v_event;
 		-- A body seen before changes nothing, but may still make an
 		-- appointment it could not make then (a student registered since).
-		SELECT * INTO v_settled FROM calsync.settle(v_uids);
+		v_settled := calsync.settle(v_uids);
 		appointment_id := v_settled.appointment_id;
 		-- The other occurrences of its series, each its own booking:
 		-- "cancel all remaining" and an approval change them (fold).
@@ -199,7 +199,7 @@ BEGIN
 			CONTINUE WHEN v_others[i] = ANY (v_done);
 			v_group := calsync.linked_uids(ARRAY[v_others[i]]);
 			v_done := v_done || v_group;
-			SELECT * INTO v_more FROM calsync.settle(v_group);
+			v_more := calsync.settle(v_group);
 			v_changed := v_changed OR v_more.changed;
 		END LOOP;
 		outcome := CASE
