@@ -99,7 +99,7 @@ CREATE OR REPLACE FUNCTION calsync.cancel(INOUT status text,
 LANGUAGE plpgsql IMMUTABLE AS $$
 BEGIN
 	IF status IS DISTINCT FROM 'cancelled' THEN
-		cancelled_at := (p_event.clock AT TIME ZONE 'UTC')::timestamp(0);
+		cancelled_at := date_trunc('second', p_event.clock AT TIME ZONE 'UTC');
 	END IF;
 	status := 'cancelled';
 	reason := coalesce(nullif(p_event.cancellation_reason, ''), reason,
@@ -276,7 +276,7 @@ BEGIN
 				    e.attendee_seat_id OR v_ids[i] IN (SELECT x.id
 				    FROM calsync.find_students(NULL,
 				    e.attendee_emails) x)) THEN
-					v_left[i] := e.clock AT TIME ZONE 'UTC';
+					v_left[i] := date_trunc('second', e.clock AT TIME ZONE 'UTC');
 					v_why[i] := coalesce(nullif(
 					    e.cancellation_reason, ''),
 					    'Cancelled via Cal.com');
@@ -288,6 +288,8 @@ BEGIN
 		    END IF;
 		WHEN 'BOOKING_NO_SHOW_UPDATED' THEN
 			FOR i IN 1 .. coalesce(cardinality(e.attendee_emails), 0) LOOP
+				-- Unsaid (null) leaves the attendee as they were.
+				CONTINUE WHEN e.no_show[i] IS NULL;
 				v_noshow := v_noshow || jsonb_build_object(
 				    lower(e.attendee_emails[i]), e.no_show[i]);
 			END LOOP;

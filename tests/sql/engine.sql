@@ -756,3 +756,23 @@ SELECT results_eq($$ SELECT d.outcome, d.detail FROM calsync.deliveries d
     WHERE d.uid = 'sql-class-e' AND d.detail LIKE 'applied when%' $$,
     $$ VALUES ('applied'::text, 'applied when its booking arrived'::text) $$,
     '... journaled applied');
+
+-- --- A no-show unsaid (noShow null, or left out) leaves the attendee as
+-- they were; times are Cal.com's, to the second, never rounded up.
+SELECT is((SELECT outcome FROM pg_temp.deliver('BOOKING_CREATED', 'sql-e-ns',
+    '2027-02-01 09:00+00')), 'applied', 'a booking');
+SELECT is((SELECT outcome FROM pg_temp.deliver('BOOKING_NO_SHOW_UPDATED',
+    'sql-e-ns', '2027-02-02 09:00+00',
+    p_with => pg_temp.no_show('{ana@example.com}', '{true}'))), 'applied',
+    '... Ana marked absent');
+SELECT results_eq($$ SELECT outcome, detail FROM pg_temp.deliver(
+    'BOOKING_NO_SHOW_UPDATED', 'sql-e-ns', '2027-02-03 09:00+00',
+    p_with => pg_temp.no_show('{ana@example.com}', '{NULL}')) $$,
+    $$ VALUES ('duplicate'::text, 'nothing to change'::text) $$,
+    '... a no-show update that does not say: nothing to change');
+SELECT is((pg_temp.appt('sql-e-ns')).status, 'no_show',
+    '... she stays marked absent');
+SELECT is((SELECT outcome FROM pg_temp.deliver('BOOKING_CANCELLED', 'sql-e-ns',
+    '2027-02-04 09:00:00.700+00')), 'applied', '... cancelled at 09:00:00.700');
+SELECT is((pg_temp.appt('sql-e-ns')).cancelled_at,
+    '2027-02-04 09:00:00'::timestamp, '... cancelled_at 09:00:00, not 09:00:01');
