@@ -216,25 +216,27 @@ BEGIN
 			v_status := coalesce(v_status, 'scheduled');
 			-- A seat: its student joins; one who left comes back only
 			-- on a new seat (a resent old one changes nothing).
-			FOR f IN SELECT * FROM calsync.find_students(e.student_id,
-			    e.attendee_emails) WHERE v_seated AND e.full_booking LOOP
-				i := array_position(v_ids, f.id);
-				IF i IS NULL THEN
-					v_ids := array_append(v_ids, f.id);
-					v_emails := array_append(v_emails, f.email);
-					v_seats := array_append(v_seats, e.seat);
-					v_left := array_append(v_left, NULL);
-					v_why := array_append(v_why, NULL);
-					v_notes := array_append(v_notes,
-					    e.booker_notes);
-				ELSIF v_left[i] IS NOT NULL AND
-				    e.seat IS DISTINCT FROM v_seats[i] THEN
-					v_seats[i] := e.seat;
-					v_left[i] := NULL;
-					v_why[i] := NULL;
-					v_notes[i] := e.booker_notes;
-				END IF;
-			END LOOP;
+			IF v_seated AND e.full_booking THEN
+				FOR f IN SELECT * FROM calsync.find_students(e.student_id,
+				    e.attendee_emails) LOOP
+					i := array_position(v_ids, f.id);
+					IF i IS NULL THEN
+						v_ids := array_append(v_ids, f.id);
+						v_emails := array_append(v_emails, f.email);
+						v_seats := array_append(v_seats, e.seat);
+						v_left := array_append(v_left, NULL);
+						v_why := array_append(v_why, NULL);
+						v_notes := array_append(v_notes,
+						    e.booker_notes);
+					ELSIF v_left[i] IS NOT NULL AND
+					    e.seat IS DISTINCT FROM v_seats[i] THEN
+						v_seats[i] := e.seat;
+						v_left[i] := NULL;
+						v_why[i] := NULL;
+						v_notes[i] := e.booker_notes;
+					END IF;
+				END LOOP;
+			END IF;
 		WHEN 'BOOKING_REQUESTED' THEN
 		    IF e.reschedule_uid IS NOT NULL THEN
 			-- A reschedule awaiting confirmation: as below.
