@@ -237,9 +237,20 @@ BEGIN
 					END IF;
 				END LOOP;
 			END IF;
-		WHEN 'BOOKING_REQUESTED' THEN
-		    IF e.reschedule_uid IS NOT NULL THEN
-			-- A reschedule awaiting confirmation: as below.
+		WHEN 'BOOKING_RESCHEDULED', 'BOOKING_REQUESTED' THEN
+		    -- A BOOKING_REQUESTED without rescheduleUid is an occurrence
+		    -- of a series awaiting approval: nothing until the series is
+		    -- approved (above).
+		    IF e.trigger = 'BOOKING_RESCHEDULED' OR
+			e.reschedule_uid IS NOT NULL THEN
+			-- Also after a cancel: "request reschedule" then a new time
+			-- brings the session back.  A BOOKING_REQUESTED here is a
+			-- reschedule awaiting the trainer's confirmation: Cal.com
+			-- has already cancelled the original, and GA Personal has
+			-- no pending status, so the session moves to the new time
+			-- now; the BOOKING_CREATED of the accept then changes
+			-- nothing, a BOOKING_REJECTED cancels it (at the requested
+			-- time, with the trainer's reason).
 			v_start := e.start_at;
 			v_duration := coalesce(e.duration, v_duration);
 			v_location := coalesce(e.location, v_location);
@@ -248,24 +259,6 @@ BEGIN
 			v_cancelled := NULL;
 			v_noshow := '{}';
 		    END IF;
-		    -- Else an occurrence of a series awaiting approval: nothing
-		    -- until the series is approved (above).
-		WHEN 'BOOKING_RESCHEDULED' THEN
-			-- Also after a cancel: "request reschedule" then a new time
-			-- brings the session back.  A BOOKING_REQUESTED here is a
-			-- reschedule awaiting the trainer's confirmation (only those
-			-- are events): Cal.com has already cancelled the original,
-			-- and GA Personal has no pending status, so the session
-			-- moves to the new time now; the BOOKING_CREATED of the
-			-- accept then changes nothing, a BOOKING_REJECTED cancels
-			-- it (at the requested time, with the trainer's reason).
-			v_start := e.start_at;
-			v_duration := coalesce(e.duration, v_duration);
-			v_location := coalesce(e.location, v_location);
-			v_status := 'scheduled';
-			v_reason := NULL;
-			v_cancelled := NULL;
-			v_noshow := '{}';
 		WHEN 'BOOKING_CANCELLED', 'BOOKING_REJECTED' THEN
 		    IF v_seated AND e.trigger = 'BOOKING_CANCELLED' AND
 			(e.attendee_seat_id IS NOT NULL OR
