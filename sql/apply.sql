@@ -210,8 +210,8 @@ BEGIN
 		    WHEN d.trigger = 'BOOKING_REQUESTED' AND d.reschedule_uid IS NULL
 		        AND v_settled.appointment_id IS NULL THEN 'ignored'
 		    WHEN v_settled.appointment_id IS NULL THEN 'pending' END;
-		-- Apart, as a query: a simple expression is evaluated without
-		-- starting the executor.
+		-- The outcomes that need a query, apart: the CASE above is a
+		-- simple expression, evaluated without starting the executor.
 		IF outcome IS NULL THEN
 			outcome := CASE
 			    WHEN calsync.seat_unknown(v_event) THEN 'pending'

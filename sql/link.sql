@@ -6,8 +6,8 @@
 -- appointments), as committed now: the closure, sorted.  A walk, each step
 -- from the uids the last one found.  Not a recursive query: its UNION
 -- keeps a hash table made as large as the planner's guess of the rows,
--- which on tables never analysed is thousands (a third of a delivery's
--- instructions, to start it).
+-- which on tables never analysed is thousands (clearing it was a quarter of
+-- a delivery's instructions: bench/run --instructions).
 CREATE OR REPLACE FUNCTION calsync.linked_uids(p_uids text[])
 RETURNS text[] LANGUAGE plpgsql AS $$
 DECLARE

@@ -32,7 +32,7 @@ RETURNS uuid LANGUAGE plpgsql STABLE SET enable_seqscan = on
 SET enable_indexscan = off SET enable_bitmapscan = off AS $$
 DECLARE
 	v_lower	text := lower(p_email);
-	v_bytes	integer := octet_length(lower(p_email));
+	v_bytes	integer := octet_length(v_lower);
 	v_id	uuid;
 BEGIN
 	-- One CASE: the planner would order separate conditions by their
