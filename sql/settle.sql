@@ -146,7 +146,9 @@ DECLARE
 	-- join could start from a student's appointments, all of them).
 	v_ids	uuid[] := ARRAY(SELECT b.appointment_id FROM calsync.bookings b
 		    WHERE b.uid = ANY (p_uids));
-	v_appt	record;
+	v_appts	public.appointments[] := ARRAY(SELECT a FROM public.appointments a
+		    WHERE a.id = ANY (v_ids) ORDER BY a.inserted_at, a.id);
+	v_appt	public.appointments;
 BEGIN
 	changed := false;
 	FOR n IN SELECT * FROM calsync.fold(p_uids) LOOP
@@ -159,8 +161,7 @@ BEGIN
 		-- original) may each have made one: keep the first, drop the
 		-- others calsync made.
 		v_id := NULL;
-		FOR v_appt IN SELECT a.id, a.student_id FROM public.appointments a
-		    WHERE a.id = ANY (v_ids) ORDER BY a.inserted_at, a.id LOOP
+		FOREACH v_appt IN ARRAY v_appts LOOP
 			CONTINUE WHEN v_appt.student_id <> n.student_id;
 			v_other := v_appt.id;
 			IF v_id IS NULL THEN
