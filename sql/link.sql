@@ -3,8 +3,9 @@
 -- Read by calsync.sql.
 
 -- The uids of a booking and every uid linked to them (reschedules, shared
--- appointments), as committed now: the closure, sorted.  A walk, each step
--- from the uids the last one found.  Not a recursive query: its UNION
+-- appointments), as committed now: the closure, sorted, each once.  A
+-- walk, each step from the uids the last one found; a uid given twice is
+-- walked from twice, which finds nothing more.  Not a recursive query: its UNION
 -- keeps a hash table made as large as the planner's guess of the rows,
 -- which on tables never analysed is thousands (clearing it was a quarter of
 -- a delivery's instructions: bench/run --instructions).
@@ -12,8 +13,7 @@ CREATE OR REPLACE FUNCTION calsync.linked_uids(p_uids text[])
 RETURNS text[] LANGUAGE plpgsql AS $$
 DECLARE
 	v_all	text[] := '{}';
-	v_more	text[] := ARRAY(SELECT DISTINCT u FROM unnest(p_uids) u
-		    WHERE u IS NOT NULL);
+	v_more	text[] := array_remove(p_uids, NULL);
 BEGIN
 	WHILE cardinality(v_more) > 0 LOOP
 		v_all := v_all || v_more;
@@ -29,7 +29,7 @@ BEGIN
 			WHERE b.uid = ANY (v_more)) l (x)
 		    WHERE l.x IS NOT NULL AND NOT l.x = ANY (v_all));
 	END LOOP;
-	RETURN ARRAY(SELECT u FROM unnest(v_all) u ORDER BY u);
+	RETURN ARRAY(SELECT DISTINCT u FROM unnest(v_all) u ORDER BY u);
 END
 $$;
 

@@ -19,27 +19,28 @@ $$;
 
 -- The user with this email in any case, and this role: a scan, as an
 -- index on lower(email) would be an object in the application's schema.
--- Read in table order, never through users_role_index (what the engine's
--- enable_seqscan off, or a table not analysed, would choose: three times as
--- long, for a heap read a row).  It lowers only the addresses as long in
--- bytes as the wanted one, as lowering costs far more than a length: a
--- letter and its lower case are as long in UTF-8 (ASCII, accented Latin,
--- Greek, Cyrillic), but for a few signs no address has (the Kelvin sign,
--- the Angstrom sign, some of Latin Extended), which match exactly only.
+-- Read in table order: every condition is inside one CASE, which no index
+-- serves, so the plan is a scan even under the engine's enable_seqscan off
+-- (through users_role_index, which a bare role = p_role would have it
+-- choose, a heap read a row, it took three times as long; a SET clause
+-- to forbid that instead was saved and restored at every call).  One
+-- CASE also keeps the planner from ordering the conditions by cost, lower()
+-- first: it lowers only the addresses as long in bytes as the wanted one,
+-- as lowering costs far more than a length.  A letter and its lower case
+-- are as long in UTF-8 (ASCII, accented Latin, Greek, Cyrillic), but for a
+-- few signs no address has (the Kelvin sign, the Angstrom sign, some of
+-- Latin Extended), which match exactly only.
 CREATE OR REPLACE FUNCTION calsync.user_by_email_any_case(p_email text,
 	p_role text)
-RETURNS uuid LANGUAGE plpgsql STABLE SET enable_seqscan = on
-SET enable_indexscan = off SET enable_bitmapscan = off AS $$
+RETURNS uuid LANGUAGE plpgsql STABLE AS $$
 DECLARE
 	v_lower	text := lower(p_email);
 	v_bytes	integer := octet_length(v_lower);
 	v_id	uuid;
 BEGIN
-	-- One CASE: the planner would order separate conditions by their
-	-- cost, lower() first.
 	SELECT u.id INTO v_id FROM public.users u
-	WHERE u.role = p_role AND CASE WHEN octet_length(u.email) = v_bytes
-	    THEN lower(u.email) = v_lower END
+	WHERE CASE WHEN octet_length(u.email) = v_bytes
+	    THEN u.role = p_role AND lower(u.email) = v_lower END
 	LIMIT 1;
 	RETURN v_id;
 END
@@ -60,12 +61,14 @@ $$;
 
 -- The students of a booking: metadata.student_id if sent, else every
 -- attendee whose email is a student's, in order (the booker first): one
--- appointment each.
+-- appointment each.  The exact addresses are looked up in one statement
+-- (calsync.user_by_email, an attendee at a time, was a call and a
+-- statement each); the others, a guest or another case, in any case.
 CREATE OR REPLACE FUNCTION calsync.find_students(p_id uuid, p_emails text[])
 RETURNS TABLE (id uuid, email text)
 LANGUAGE plpgsql STABLE AS $$
 DECLARE
-	a	text;
+	v_exact	uuid[];
 	v_id	uuid;
 	v_seen	uuid[] := '{}';
 BEGIN
@@ -74,12 +77,16 @@ BEGIN
 		    WHERE u.id = p_id AND u.role = 'student';
 		RETURN;
 	END IF;
-	FOREACH a IN ARRAY coalesce(p_emails, '{}') LOOP
-		v_id := calsync.user_by_email(a, 'student');
+	v_exact := ARRAY(SELECT (SELECT u.id FROM public.users u
+	        WHERE u.email = a.email AND u.role = 'student')
+	    FROM unnest(p_emails) WITH ORDINALITY AS a (email, n) ORDER BY a.n);
+	FOR i IN 1 .. coalesce(cardinality(p_emails), 0) LOOP
+		v_id := coalesce(v_exact[i],
+		    calsync.user_by_email_any_case(p_emails[i], 'student'));
 		IF v_id IS NOT NULL AND NOT v_id = ANY (v_seen) THEN
 			v_seen := v_seen || v_id;
 			id := v_id;
-			email := lower(a);
+			email := lower(p_emails[i]);
 			RETURN NEXT;
 		END IF;
 	END LOOP;
