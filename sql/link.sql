@@ -29,6 +29,9 @@ BEGIN
 			WHERE b.uid = ANY (v_more)) l (x)
 		    WHERE l.x IS NOT NULL AND NOT l.x = ANY (v_all));
 	END LOOP;
+	IF cardinality(v_all) < 2 THEN
+		RETURN v_all;	-- a new booking's one uid: nothing to sort
+	END IF;
 	RETURN ARRAY(SELECT DISTINCT u FROM unnest(v_all) u ORDER BY u);
 END
 $$;

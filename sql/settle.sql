@@ -146,11 +146,14 @@ DECLARE
 	-- join could start from a student's appointments, all of them).
 	v_ids	uuid[] := ARRAY(SELECT b.appointment_id FROM calsync.bookings b
 		    WHERE b.uid = ANY (p_uids));
-	v_appts	public.appointments[] := ARRAY(SELECT a FROM public.appointments a
-		    WHERE a.id = ANY (v_ids) ORDER BY a.inserted_at, a.id);
+	v_appts	public.appointments[] := '{}';
 	v_appt	public.appointments;
 BEGIN
 	changed := false;
+	IF cardinality(v_ids) > 0 THEN	-- none for a new booking
+		v_appts := ARRAY(SELECT a FROM public.appointments a
+		    WHERE a.id = ANY (v_ids) ORDER BY a.inserted_at, a.id);
+	END IF;
 	FOR n IN SELECT * FROM calsync.fold(p_uids) LOOP
 		IF n.student_id IS NULL THEN
 			w := n;
