@@ -15,6 +15,36 @@ at()	# at SECONDS: a createdAt that many seconds into 2026-11-01
 
 STUDENTS=(ana@example.com bruno.lima@example.com carla@example.com)
 
+# What is random here is drawn from bash's RANDOM in this shell, never in
+# a command substitution or a pipe: those run in a subshell, which bash
+# seeds afresh, and what they drew would not come again from the seed
+# (PROPERTY_SEED, property).  Hence these set a variable, not print.
+
+# uid_into VAR: a new booking uid, as tests/tap.sh's new_uid makes them.
+uid_into()
+{
+	printf -v "$1" 'T%04x%04x%04x%04x%04x' "$RANDOM" "$RANDOM" "$RANDOM" "$RANDOM" "$RANDOM"
+}
+
+# coin_into VAR: true or false.
+coin_into()
+{
+	if [ $((RANDOM % 2)) = 0 ]; then printf -v "$1" true; else printf -v "$1" false; fi
+}
+
+# permute ARRAY: the array's items in a random order (Fisher and Yates).
+permute()
+{
+	local -n items=$1
+	local i j x
+	for ((i = ${#items[@]} - 1; i > 0; i--)); do
+		j=$((RANDOM % (i + 1)))
+		x=${items[i]}
+		items[i]=${items[j]}
+		items[j]=$x
+	done
+}
+
 # class_history N T: a group class (one uid, a seat per student) into
 # $STACK_DIR/h.N from createdAt T on, as Cal.com can send it: one to three
 # students take a seat, some leave (and may take a new seat again), the
@@ -22,17 +52,21 @@ STUDENTS=(ana@example.com bruno.lima@example.com carla@example.com)
 # after either, the uid is done (Cal.com books a new one).
 class_history()
 {
-	local n=$1 t=$2 uid k i s in=() out=() day when
-	uid=$(new_uid)
+	local n=$1 t=$2 uid seat k m i s in=() out=() day when
+	local takers=("${STUDENTS[@]}")
+	uid_into uid
 	day=2026-12-2$((RANDOM % 9))
 	when="START=${day}T1$((RANDOM % 9)):00:00Z END=${day}T23:00:00Z"
-	for s in $(printf '%s\n' "${STUDENTS[@]}" | shuf -n $((1 + RANDOM % 3))); do
+	permute takers
+	for s in "${takers[@]:0:1 + RANDOM % 3}"; do
 		t=$((t + 1 + RANDOM % 3))
-		body seat_created UID="$uid" STUDENT="$s" SEAT="$(new_uid)" \
+		uid_into seat
+		body seat_created UID="$uid" STUDENT="$s" SEAT="$seat" \
 		    CREATED_AT="$(at $t)" $when >>"$STACK_DIR/h.$n"
 		in+=("$s")
 	done
-	for k in $(seq $((RANDOM % 5))); do
+	m=$((RANDOM % 5))
+	for k in $(seq "$m"); do
 		t=$((t + 1 + RANDOM % 3))
 		case $((RANDOM % 5)) in
 		0|1|2)	# someone leaves; the last one leaving cancels the class
@@ -47,7 +81,8 @@ class_history()
 			[ ${#out[@]} = 0 ] && continue
 			i=$((RANDOM % ${#out[@]}))
 			s=${out[i]}
-			body seat_created UID="$uid" STUDENT="$s" SEAT="$(new_uid)" \
+			uid_into seat
+			body seat_created UID="$uid" STUDENT="$s" SEAT="$seat" \
 			    CREATED_AT="$(at $t)" $when >>"$STACK_DIR/h.$n"
 			out=("${out[@]:0:i}" "${out[@]:i+1}")
 			in+=("$s") ;;
@@ -89,7 +124,7 @@ series_history()
 	hour=1$((RANDOM % 8))
 	[ $((RANDOM % 3)) = 0 ] && template=series_requested
 	for i in $(seq 0 $((count - 1))); do
-		uids[i]=$(new_uid)
+		uid_into "uids[i]"
 		chains[i]=${uids[i]}
 		starts[i]=$(date -u -d "$first $hour:00 UTC + $((7 * i)) days" +%Y-%m-%dT%H:%M:%SZ)
 		state[i]=scheduled
@@ -125,8 +160,8 @@ series_history()
 			state[i]=cancelled ;;
 		1)	# one occurrence rescheduled to another hour of its day
 			[ "${state[i]}" = cancelled ] && continue
-			new=$(new_uid)
-			j=$(printf %02d $((6 + RANDOM % 15)))
+			uid_into new
+			printf -v j %02d $((6 + RANDOM % 15))
 			f=$(body rescheduled UID="$new" ORIG="${uids[i]}" STUDENT="$s" \
 			    START="${starts[i]%T*}T$j:30:00Z" \
 			    END="${starts[i]%T*}T23:00:00Z" CREATED_AT="$(at $t)")
@@ -197,12 +232,13 @@ seats()
 # $STACK_DIR/h.N.chains.
 history()
 {
-	local n=$1 b t uid prev new k op s guest day when chain
+	local n=$1 b t uid prev new k m op s guest day when chain start end flag
 	: >"$STACK_DIR/h.$n"
 	: >"$STACK_DIR/h.$n.chains"
 	: >"$STACK_DIR/h.$n.seats"
 : >"$STACK_DIR/h.$n.series"
-	for b in $(seq $((1 + RANDOM % 2))); do
+	m=$((1 + RANDOM % 2))
+	for b in $(seq "$m"); do
 		t=$((RANDOM % 100))
 		case $((RANDOM % 4)) in
 		0)	class_history "$n" "$t"
@@ -214,42 +250,45 @@ history()
 				continue
 			fi ;;
 		esac
-		uid=$(new_uid)
+		uid_into uid
 		s=${STUDENTS[RANDOM % 3]}
 		guest=nobody@example.com
 		[ $((RANDOM % 3)) = 0 ] && guest=${STUDENTS[RANDOM % 3]}
+		start=2026-12-0$((1 + RANDOM % 9))T1$((RANDOM % 9)):00:00Z
+		end=2026-12-0$((1 + RANDOM % 9))T2$((RANDOM % 3)):00:00Z
 		f=$(body created UID="$uid" STUDENT="$s" CREATED_AT="$(at $t)" \
-		    START="2026-12-0$((1 + RANDOM % 9))T1$((RANDOM % 9)):00:00Z" \
-		    END="2026-12-0$((1 + RANDOM % 9))T2$((RANDOM % 3)):00:00Z")
+		    START="$start" END="$end")
 		# endTime may come before startTime: then use length only
 		sed -i "s/additional-guest@example.com/$guest/g; s/\"endTime\":\"[^\"]*\",//" "$f"
 		echo "$f" >>"$STACK_DIR/h.$n"
 		prev=$uid
 		chain=$uid
-		for k in $(seq $((RANDOM % 5))); do
+		m=$((RANDOM % 5))
+		for k in $(seq "$m"); do
 			t=$((t + 1 + RANDOM % 3))
 			op=$((RANDOM % 6))
 			case $op in
-			0|1)	new=$(new_uid)
+			0|1)	uid_into new
+				start=2026-12-1$((RANDOM % 9))T0$((RANDOM % 9)):30:00Z
 				f=$(body rescheduled UID="$new" ORIG="$prev" STUDENT="$s" \
-				    CREATED_AT="$(at $t)" \
-				    START="2026-12-1$((RANDOM % 9))T0$((RANDOM % 9)):30:00Z" \
+				    CREATED_AT="$(at $t)" START="$start" \
 				    END="2026-12-19T23:59:00Z")
 				sed -i "s/\"endTime\":\"[^\"]*\",//" "$f"
 				chain="$chain $new"
 				prev=$new ;;
-			2)	f=$(body cancelled UID="$prev" STUDENT="$s" CREATED_AT="$(at $t)" \
-				    REQRES=$([ $((RANDOM % 2)) = 0 ] && echo true || echo false) \
-				    REASON="reason $k") ;;
-			3)	f=$(body no_show_updated UID="$prev" STUDENT="$s" CREATED_AT="$(at $t)" \
-				    NOSHOW=$([ $((RANDOM % 2)) = 0 ] && echo true || echo false)) ;;
+			2)	coin_into flag
+				f=$(body cancelled UID="$prev" STUDENT="$s" CREATED_AT="$(at $t)" \
+				    REQRES="$flag" REASON="reason $k") ;;
+			3)	coin_into flag
+				f=$(body no_show_updated UID="$prev" STUDENT="$s" \
+				    CREATED_AT="$(at $t)" NOSHOW="$flag") ;;
 			4)	f=$(body created UID="$prev" STUDENT="$s" CREATED_AT="$(at $t)" \
 				    LOCATION="Room $k$t")
 				sed -i 's/"BOOKING_CREATED"/"BOOKING_LOCATION_UPDATED"/' "$f" ;;
 			5)	# a reschedule the trainer must confirm: BOOKING_REQUESTED
 				# for the new uid, then its BOOKING_CREATED (accepted,
 				# no rescheduleUid), its BOOKING_REJECTED, or nothing yet
-				new=$(new_uid)
+				uid_into new
 				chain="$chain $new"
 				day=2026-12-2$((RANDOM % 9))
 				when="START=${day}T0$((RANDOM % 9)):00:00Z END=${day}T23:00:00Z"
@@ -302,12 +341,16 @@ snapshot()
 	    FROM public.appointments a ORDER BY 1, 3"
 }
 
-# shuffled FILE...: the FILEs in a random order, about a third of them
-# twice, as Cal.com's deliveries may arrive.
+# shuffled ARRAY FILE...: ARRAY set to the FILEs in a random order, about
+# a third of them twice, as Cal.com's deliveries may arrive.
 shuffled()
 {
-	# shellcheck disable=SC2046 # one word a file
-	printf '%s\n' "$@" $(printf '%s\n' "$@" | shuf -n $((($# + 2) / 3))) | shuf
+	local -n into=$1
+	shift
+	local twice=("$@")
+	permute twice
+	into=("$@" "${twice[@]:0:($# + 2) / 3}")
+	permute into
 }
 
 # property HISTORIES ORDERS DELIVER IN_ORDER AFTER_RUN: the property that
@@ -338,7 +381,7 @@ property()
 		want=$(snapshot)
 		"$in_order" "$n"
 		for p in $(seq "$orders"); do
-			mapfile -t order < <(shuffled "${files[@]}")
+			shuffled order "${files[@]}"
 			reset
 			"$deliver" "${order[@]}"
 			got=$(snapshot)
