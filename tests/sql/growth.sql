@@ -88,3 +88,24 @@ SELECT results_eq($$ SELECT p.proname::text COLLATE "default",
     'enable_seqscan=off', 'jit=off', 'plan_cache_mode=force_generic_plan']) s
     ORDER BY 1, 2 $$,
     'apply_delivery and replay: plans made once, by index, not compiled');
+
+-- A guest who is no GA Personal user is looked for in any case, a scan of
+-- users (sql/people.sql): in table order, never through users_role_index,
+-- which a bare role = p_role would have the engine's enable_seqscan off
+-- choose: a heap read a student.
+INSERT INTO public.users (email, password_hash, role, full_name,
+    inserted_at, updated_at)
+SELECT format('sql-growth-student-%s@example.com', i), '!test:no-password',
+    'student', format('Student %s', i), '2020-01-01', '2020-01-01'
+FROM generate_series(1, 2000) i;
+CREATE TEMP TABLE growth_users AS SELECT coalesce(x.idx_tup_fetch, 0) AS n
+FROM pg_stat_xact_user_tables x WHERE x.relid = 'public.users'::regclass;
+SELECT is((SELECT outcome FROM pg_temp.deliver('BOOKING_CREATED',
+    'sql-growth-guest', '2027-05-01 09:00+00', p_start => '2027-05-06 10:00',
+    p_with => jsonb_build_object('attendee_emails',
+    ARRAY['ana@example.com', 'no-user@example.com']))),
+    'applied', 'a booking with a guest who is no user, among 2,000 students');
+SELECT cmp_ok((SELECT coalesce(x.idx_tup_fetch, 0)
+    FROM pg_stat_xact_user_tables x WHERE x.relid = 'public.users'::regclass)
+    - (SELECT g.n FROM growth_users g), '<', 10::bigint,
+    '... and it fetched fewer than 10 users through an index');
