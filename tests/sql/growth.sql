@@ -2,9 +2,11 @@
 -- table whole.  Here calsync.events has never been analysed (a new
 -- install's, for its first minutes) and the engine made its plans when it
 -- was nearly empty (the deliveries of the files before this one, in this
--- session); then it grows by 100,000 rows.  A plan that read the table
--- whole on a few pages would now read all of them at every delivery
--- (bench/run --growth: a fifth of the rate after 16,000 deliveries).
+-- session); then it grows by 100,000 rows, the occurrences of 10,000
+-- weekly series.  A plan that read the table whole on a few pages would
+-- now read all of them at every delivery (bench/run --growth: a fifth of
+-- the rate after 16,000 deliveries), and one that read events_series_index
+-- whole, every event of every series.
 SELECT cmp_ok((SELECT c.reltuples FROM pg_class c
     WHERE c.oid = 'calsync.events'::regclass), '<=', 0::real,
     'calsync.events: never analysed with rows in it');
@@ -12,12 +14,12 @@ SELECT cmp_ok((SELECT count(*) FROM calsync.events), '>', 0::bigint,
     '... and the engine has run on it (the plans are made)');
 
 INSERT INTO calsync.events (body_sha256, trigger, clock, uid, start_at,
-    organizer_email, attendee_emails, full_booking, seat)
+    organizer_email, attendee_emails, full_booking, seat, series, recurring)
 SELECT sha256(convert_to('sql-growth-' || i, 'UTF8')), 'BOOKING_CREATED',
     '2020-01-01 00:00+00'::timestamptz + i * interval '1 minute',
     'sql-growth-' || i, '2020-01-08'::timestamp + i * interval '1 minute',
     'guilherme@gapersonal.com', ARRAY['ana@example.com'], true,
-    'ana@example.com'
+    'ana@example.com', 'sql-growth-series-' || i % 10000, '{2,1,10}'
 FROM generate_series(1, 100000) i;
 
 CREATE TEMP TABLE growth_read AS SELECT x.seq_tup_read
