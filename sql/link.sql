@@ -5,10 +5,10 @@
 -- The uids of a booking and every uid linked to them (reschedules, shared
 -- appointments), as committed now: the closure, sorted, each once.  A
 -- walk, each step from the uids the last one found; a uid given twice is
--- walked from twice, which finds nothing more.  Not a recursive query: its UNION
--- keeps a hash table made as large as the planner's guess of the rows,
--- which on tables never analysed is thousands (clearing it was a quarter of
--- a delivery's instructions: bench/run --instructions).
+-- walked from twice, which finds nothing more.  Not a recursive query:
+-- its UNION keeps a hash table made as large as the planner's guess of the
+-- rows, which on tables never analysed is thousands (clearing it was a
+-- quarter of a delivery's instructions: bench/run --instructions).
 CREATE OR REPLACE FUNCTION calsync.linked_uids(p_uids text[])
 RETURNS text[] LANGUAGE plpgsql AS $$
 DECLARE

@@ -91,10 +91,11 @@ SELECT results_eq($$ SELECT p.proname::text COLLATE "default",
     ORDER BY 1, 2 $$,
     'apply_delivery and replay: plans made once, by index, not compiled');
 
--- A guest who is no GA Personal user is looked for in any case, a scan of
--- users (sql/people.sql): in table order, never through users_role_index,
--- which a bare role = p_role would have the engine's enable_seqscan off
--- choose: a heap read a student.
+-- People are found by id or email alone and their role checked on the row
+-- found, and a guest who is no GA Personal user by a scan of users in lower
+-- case (sql/people.sql): never through users_role_index, which a role in
+-- the WHERE clause would let the plans made when users was smaller (and
+-- not analysed since) read, every student at each lookup.
 INSERT INTO public.users (email, password_hash, role, full_name,
     inserted_at, updated_at)
 SELECT format('sql-growth-student-%s@example.com', i), '!test:no-password',
