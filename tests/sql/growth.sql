@@ -112,3 +112,37 @@ SELECT cmp_ok((SELECT coalesce(x.idx_tup_fetch, 0)
     FROM pg_stat_xact_user_tables x WHERE x.relid = 'public.users'::regclass)
     - (SELECT g.n FROM growth_users g), '<', 10::bigint,
     '... and it fetched fewer than 10 users through an index');
+
+-- The walk of a booking's links (sql/link.sql) finds the events that
+-- reschedule its uids, and the uids they reschedule, each by its own
+-- index.  Analysed while nothing had been rescheduled (a few hundred
+-- bookings made), reschedule_uid IS NOT NULL looks like no row at all: a
+-- plan made then could read events_reschedule_uid_index for it, every
+-- reschedule since, at each walk.
+TRUNCATE calsync.deliveries, calsync.events;
+INSERT INTO calsync.events (body_sha256, trigger, clock, uid, start_at,
+    organizer_email, attendee_emails, full_booking, seat)
+SELECT sha256(convert_to('sql-growth-made-' || i, 'UTF8')), 'BOOKING_CREATED',
+    '2020-01-01 00:00+00'::timestamptz + i * interval '1 minute',
+    'sql-growth-made-' || i, '2020-01-08'::timestamp + i * interval '1 minute',
+    'guilherme@gapersonal.com', ARRAY['ana@example.com'], true,
+    'ana@example.com'
+FROM generate_series(1, 200) i;
+ANALYZE calsync.events;
+INSERT INTO calsync.events (body_sha256, trigger, clock, uid, reschedule_uid,
+    start_at, organizer_email, attendee_emails, full_booking, seat)
+SELECT sha256(convert_to('sql-growth-moved-' || i, 'UTF8')),
+    'BOOKING_RESCHEDULED', '2020-01-01 00:00+00'::timestamptz
+    + i * interval '1 minute', 'sql-growth-moved-' || i,
+    'sql-growth-made-' || i % 200, '2020-01-09'::timestamp
+    + i * interval '1 minute', 'guilherme@gapersonal.com',
+    ARRAY['ana@example.com'], true, 'ana@example.com'
+FROM generate_series(1, 20000) i;
+CREATE TEMP TABLE growth_moved AS SELECT n FROM growth_fetched;
+SELECT is((SELECT outcome FROM pg_temp.deliver('BOOKING_CREATED',
+    'sql-growth-after-moves', '2027-05-01 09:00+00',
+    p_start => '2027-05-07 10:00')),
+    'applied', 'after 20,000 reschedules, analysed before them: a booking');
+SELECT cmp_ok((SELECT n FROM growth_fetched) - (SELECT n FROM growth_moved),
+    '<', 50::bigint, '... and it fetched fewer than 50 rows of calsync''s '
+    'tables and appointments');
