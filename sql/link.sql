@@ -42,20 +42,23 @@ $$;
 
 -- Lock a booking: its uids and every uid linked to them.  Two deliveries
 -- of one booking wait for each other here, and never in a cycle: a
--- delivery waits only for the locks it takes first, all in one order.
--- What commits meanwhile may link more uids; those are taken without
--- waiting, and if another delivery holds one, this one starts again
--- (a serialization failure, which calsync retries).  Waiting for them
--- instead could deadlock, and a deadlock costs a second to detect.
+-- delivery waits only for the locks of the uids it is given, taken first,
+-- all in one order.  Any delivery of the booking locks those uids too, as
+-- the closure of its own; so what the walk after them finds is as the last
+-- of them committed it.  The uids it links are taken without waiting, and
+-- if another delivery holds one (a link committed meanwhile), this one
+-- starts again (a serialization failure, which calsync retries).  Waiting
+-- for them instead could deadlock, and a deadlock costs a second to
+-- detect.  Walking before locking as well cost a walk a delivery.
 CREATE OR REPLACE FUNCTION calsync.lock_booking(p_uids text[])
 RETURNS text[] LANGUAGE plpgsql AS $$
 DECLARE
-	v_all	text[] := calsync.linked_uids(p_uids);
+	v_all	text[] := array_remove(p_uids, NULL);
 	v_now	text[];
 	u	text;
 BEGIN
 	PERFORM pg_advisory_xact_lock(hashtextextended(x, 7710585))
-	FROM unnest(v_all) x;
+	FROM (SELECT DISTINCT x FROM unnest(v_all) x ORDER BY x) s;
 	LOOP
 		v_now := calsync.linked_uids(v_all);
 		EXIT WHEN v_now <@ v_all;
@@ -69,6 +72,6 @@ BEGIN
 		END LOOP;
 		v_all := v_now;
 	END LOOP;
-	RETURN v_all;
+	RETURN v_now;
 END
 $$;
