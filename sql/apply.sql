@@ -54,7 +54,8 @@ BEGIN
 	END IF;
 	RETURN e.trigger = 'BOOKING_CANCELLED'
 	    AND cardinality(e.attendee_emails) > 0
-	    AND calsync.seated(ARRAY[e.uid])
+	    AND calsync.seated(ARRAY(SELECT x FROM calsync.events x
+	        WHERE x.uid = e.uid))
 	    AND EXISTS (SELECT FROM calsync.find_students(NULL,
 	        e.attendee_emails) f)
 	    AND NOT EXISTS (SELECT FROM calsync.bookings b

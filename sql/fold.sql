@@ -39,18 +39,35 @@ RETURNS integer LANGUAGE sql IMMUTABLE AS $$
 	    END
 $$;
 
--- Whether a booking is a group class: a seat id was sent, or one uid had
--- BOOKING_CREATED for two different people (a Cal.com that sends no
--- attendeeSeatId).  A plain booking's cancel cancels it whole, whoever it
--- names; a class's cancel that names people is those people leaving.
-CREATE OR REPLACE FUNCTION calsync.seated(p_uids text[])
-RETURNS boolean LANGUAGE plpgsql STABLE AS $$
+-- Whether a booking is a group class, from its events: a seat id was
+-- sent, or one uid had BOOKING_CREATED for two different people (a Cal.com
+-- that sends no attendeeSeatId).  A plain booking's cancel cancels it
+-- whole, whoever it names; a class's cancel that names people is those
+-- people leaving.
+DROP FUNCTION IF EXISTS calsync.seated(text[]);
+CREATE OR REPLACE FUNCTION calsync.seated(p_events calsync.events[])
+RETURNS boolean LANGUAGE plpgsql IMMUTABLE AS $$
+DECLARE
+	e	calsync.events;
+	v_uids	text[] := '{}';		-- each uid's first seat booked
+	v_seats	text[] := '{}';
+	i	integer;
 BEGIN
-	RETURN EXISTS (SELECT FROM calsync.events x WHERE x.uid = ANY (p_uids)
-	    AND x.attendee_seat_id IS NOT NULL)
-	    OR EXISTS (SELECT FROM calsync.events x WHERE x.uid = ANY (p_uids)
-	    AND x.trigger = 'BOOKING_CREATED' AND x.full_booking
-	    GROUP BY x.uid HAVING count(DISTINCT x.seat) > 1);
+	FOREACH e IN ARRAY coalesce(p_events, '{}') LOOP
+		IF e.attendee_seat_id IS NOT NULL THEN
+			RETURN true;
+		END IF;
+		CONTINUE WHEN e.trigger <> 'BOOKING_CREATED' OR NOT e.full_booking
+		    OR e.seat IS NULL;
+		i := array_position(v_uids, e.uid);
+		IF i IS NULL THEN
+			v_uids := v_uids || e.uid;
+			v_seats := v_seats || e.seat;
+		ELSIF v_seats[i] <> e.seat THEN
+			RETURN true;
+		END IF;
+	END LOOP;
+	RETURN false;
 END
 $$;
 
@@ -128,7 +145,10 @@ DECLARE
 	v_trainer	uuid;
 	v_ids		uuid[];		-- the students, and the emails they
 	v_emails	text[];		-- booked with
-	v_seated	boolean := calsync.seated(p_uids);
+	-- The booking's own events, in clock order: the one read of them.
+	v_events	calsync.events[] := ARRAY(SELECT x FROM calsync.events x
+			    WHERE x.uid = ANY (p_uids) ORDER BY x.clock, x.id);
+	v_seated	boolean := calsync.seated(v_events);
 	v_seats		text[] := '{}';	-- a class, per student: the seat,
 	v_left		timestamp(0)[] := '{}';	-- when they left (NULL: in),
 	v_why		text[] := '{}';	-- and why,
@@ -143,14 +163,13 @@ DECLARE
 	v_own		calsync.events%ROWTYPE;
 	v_request	boolean;
 BEGIN
-	-- Found by its uids: "series IS NOT NULL" as a condition would let the
-	-- planner read events_series_index whole instead, every event of every
-	-- series, which the engine's plans, made on a new install's empty
-	-- tables, keep (tests/sql/growth.sql).  In a CASE, no index serves it.
-	SELECT * INTO v_own FROM calsync.events x WHERE x.uid = ANY (p_uids)
-	    AND CASE WHEN x.series IS NOT NULL THEN x.full_booking AND x.trigger
-	    IN ('BOOKING_CREATED', 'BOOKING_REQUESTED') END
-	    ORDER BY x.clock, x.id LIMIT 1;
+	FOREACH e IN ARRAY v_events LOOP
+		IF e.series IS NOT NULL AND e.full_booking AND e.trigger IN
+		    ('BOOKING_CREATED', 'BOOKING_REQUESTED') THEN
+			v_own := e;
+			EXIT;
+		END IF;
+	END LOOP;
 	v_request := v_own.trigger = 'BOOKING_REQUESTED' AND
 	    v_own.reschedule_uid IS NULL;
 	-- With the booking's own events, those of its series that concern it:
@@ -165,17 +184,20 @@ BEGIN
 	-- (recurringEventId) at its new time.  Only of occurrences booked
 	-- before it: a series booked afterwards (the same student, trainer,
 	-- type and weekday) is not that one.
-	FOR e IN SELECT * FROM calsync.events x WHERE x.uid = ANY (p_uids)
-	    UNION ALL
-	    SELECT * FROM calsync.events x WHERE v_own.series IS NOT NULL
-	    AND x.series = v_own.series AND NOT x.uid = ANY (p_uids)
-	    AND x.clock > v_own.clock
-	    AND (x.trigger = 'BOOKING_CANCELLED'
-	    OR (x.trigger = 'BOOKING_CREATED' AND v_request AND
-	        v_own.start_at >= x.start_at AND v_own.start_at < x.start_at +
-	        calsync.series_step(x.recurring) *
-	        (greatest(coalesce(x.recurring[3], 1), 1) - 1) + interval '12 hours'))
-	    ORDER BY clock, id LOOP
+	IF v_own.series IS NOT NULL THEN
+		v_events := ARRAY(SELECT s.e FROM (SELECT x FROM unnest(v_events) x
+		    UNION ALL
+		    SELECT x FROM calsync.events x WHERE x.series = v_own.series
+		    AND NOT x.uid = ANY (p_uids) AND x.clock > v_own.clock
+		    AND (x.trigger = 'BOOKING_CANCELLED'
+		    OR (x.trigger = 'BOOKING_CREATED' AND v_request AND
+		        v_own.start_at >= x.start_at AND v_own.start_at < x.start_at +
+		        calsync.series_step(x.recurring) *
+		        (greatest(coalesce(x.recurring[3], 1), 1) - 1) +
+		        interval '12 hours'))) s (e)
+		    ORDER BY (s.e).clock, (s.e).id);
+	END IF;
+	FOREACH e IN ARRAY v_events LOOP
 		IF NOT e.uid = ANY (p_uids) THEN
 			IF e.trigger = 'BOOKING_CREATED' THEN
 				-- The series approved: this request with it.
