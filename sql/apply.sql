@@ -47,21 +47,22 @@ CREATE OR REPLACE FUNCTION calsync.seat_unknown(p_event bigint)
 RETURNS boolean LANGUAGE plpgsql STABLE AS $$
 DECLARE
 	e	calsync.events%ROWTYPE;
+	v_ids	uuid[];
 BEGIN
 	SELECT * INTO e FROM calsync.events x WHERE x.id = p_event;
 	IF NOT FOUND THEN
 		RETURN NULL;
 	END IF;
-	RETURN e.trigger = 'BOOKING_CANCELLED'
-	    AND cardinality(e.attendee_emails) > 0
-	    AND calsync.seated(ARRAY(SELECT x FROM calsync.events x
-	        WHERE x.uid = e.uid))
-	    AND EXISTS (SELECT FROM calsync.find_students(NULL,
-	        e.attendee_emails) f)
-	    AND NOT EXISTS (SELECT FROM calsync.bookings b
-	        JOIN public.appointments a ON a.id = b.appointment_id
-	        WHERE b.uid = e.uid AND a.student_id IN (SELECT f.id
-	        FROM calsync.find_students(NULL, e.attendee_emails) f));
+	IF e.trigger <> 'BOOKING_CANCELLED' OR
+	    coalesce(cardinality(e.attendee_emails), 0) = 0 OR
+	    NOT calsync.seated(ARRAY(SELECT x FROM calsync.events x
+	    WHERE x.uid = e.uid)) THEN
+		RETURN false;
+	END IF;
+	v_ids := (calsync.find_students(NULL, e.attendee_emails)).ids;
+	RETURN v_ids IS NOT NULL AND NOT EXISTS (SELECT FROM calsync.bookings b
+	    JOIN public.appointments a ON a.id = b.appointment_id
+	    WHERE b.uid = e.uid AND a.student_id = ANY (v_ids));
 END
 $$;
 

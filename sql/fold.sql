@@ -244,12 +244,14 @@ BEGIN
 			-- A seat: its student joins; one who left comes back only
 			-- on a new seat (a resent old one changes nothing).
 			IF v_seated AND e.full_booking THEN
-				FOR f IN SELECT * FROM calsync.find_students(e.student_id,
-				    e.attendee_emails) LOOP
-					i := array_position(v_ids, f.id);
+				f := calsync.find_students(e.student_id,
+				    e.attendee_emails);
+				FOR j IN 1 .. coalesce(cardinality(f.ids), 0) LOOP
+					i := array_position(v_ids, f.ids[j]);
 					IF i IS NULL THEN
-						v_ids := array_append(v_ids, f.id);
-						v_emails := array_append(v_emails, f.email);
+						v_ids := array_append(v_ids, f.ids[j]);
+						v_emails := array_append(v_emails,
+						    f.emails[j]);
 						v_seats := array_append(v_seats, e.seat);
 						v_left := array_append(v_left, NULL);
 						v_why := array_append(v_why, NULL);
@@ -293,11 +295,10 @@ BEGIN
 			-- People leaving a class: Cal.com names only them (the
 			-- last one too: it then cancels the booking, naming who
 			-- was left).  Their metadata is the booker's: by email.
+			f := calsync.find_students(NULL, e.attendee_emails);
 			FOR i IN 1 .. coalesce(cardinality(v_ids), 0) LOOP
 				IF v_left[i] IS NULL AND (v_seats[i] =
-				    e.attendee_seat_id OR v_ids[i] IN (SELECT x.id
-				    FROM calsync.find_students(NULL,
-				    e.attendee_emails) x)) THEN
+				    e.attendee_seat_id OR v_ids[i] = ANY (f.ids)) THEN
 					v_left[i] := date_trunc('second', e.clock AT TIME ZONE 'UTC');
 					v_why[i] := coalesce(nullif(
 					    e.cancellation_reason, ''),
@@ -339,11 +340,10 @@ BEGIN
 		-- seats calsync has not seen (only a reschedule of it) has
 		-- the students its booking names.
 		IF NOT v_seated OR v_ids IS NULL THEN
-			SELECT array_agg(s.id ORDER BY s.n),
-			    array_agg(s.email ORDER BY s.n)
-			INTO v_ids, v_emails
-			FROM calsync.find_students(v_base.student_id,
-			    v_base.attendee_emails) WITH ORDINALITY AS s (id, email, n);
+			f := calsync.find_students(v_base.student_id,
+			    v_base.attendee_emails);
+			v_ids := f.ids;
+			v_emails := f.emails;
 		END IF;
 		IF v_trainer IS NOT NULL AND v_ids IS NULL THEN
 			r.unmatched := calsync.unmatched_reason('student',

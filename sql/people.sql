@@ -69,23 +69,26 @@ $$;
 
 -- The students of a booking: metadata.student_id if sent, else every
 -- attendee whose email is a student's, in order (the booker first): one
--- appointment each.  The exact addresses are looked up as
+-- appointment each; ids NULL if none is.  With each, the email it was
+-- booked with, in lower case.  The exact addresses are looked up as
 -- calsync.user_by_email looks one up, all in one statement (an attendee at
 -- a time was a call and a statement each); the others, a guest or another
 -- case, in any case.  The trainer's one address keeps user_by_email's
 -- plain lookup: through this one statement it cost 1.4% more a delivery
--- (bench/run --instructions).
-CREATE OR REPLACE FUNCTION calsync.find_students(p_id uuid, p_emails text[])
-RETURNS TABLE (id uuid, email text)
+-- (bench/run --instructions).  One row of arrays, not a set of rows: a
+-- caller assigns it without a query of its own.
+DROP FUNCTION IF EXISTS calsync.find_students(uuid, text[]);
+CREATE OR REPLACE FUNCTION calsync.find_students(p_id uuid, p_emails text[],
+	OUT ids uuid[], OUT emails text[])
 LANGUAGE plpgsql STABLE AS $$
 DECLARE
 	v_exact	uuid[];
 	v_id	uuid;
-	v_seen	uuid[] := '{}';
 BEGIN
 	IF p_id IS NOT NULL THEN
-		RETURN QUERY SELECT u.id, lower(u.email)::text FROM public.users u
-		    WHERE u.id = p_id AND CASE WHEN u.role = 'student' THEN true END;
+		SELECT ARRAY[u.id], ARRAY[lower(u.email)::text] INTO ids, emails
+		FROM public.users u
+		WHERE u.id = p_id AND CASE WHEN u.role = 'student' THEN true END;
 		RETURN;
 	END IF;
 	v_exact := ARRAY(SELECT (SELECT CASE WHEN u.role = 'student' THEN u.id
@@ -94,11 +97,9 @@ BEGIN
 	FOR i IN 1 .. coalesce(cardinality(p_emails), 0) LOOP
 		v_id := coalesce(v_exact[i],
 		    calsync.user_by_email_any_case(p_emails[i], 'student'));
-		IF v_id IS NOT NULL AND NOT v_id = ANY (v_seen) THEN
-			v_seen := v_seen || v_id;
-			id := v_id;
-			email := lower(p_emails[i]);
-			RETURN NEXT;
+		IF v_id IS NOT NULL AND NOT coalesce(v_id = ANY (ids), false) THEN
+			ids := array_append(ids, v_id);
+			emails := array_append(emails, lower(p_emails[i]));
 		END IF;
 	END LOOP;
 END
