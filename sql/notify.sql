@@ -19,14 +19,6 @@
 -- lost while no notifier runs.
 
 DROP FUNCTION IF EXISTS calsync.notify(uuid, text, text, text);
-CREATE OR REPLACE FUNCTION calsync.record_change(p_id uuid, p_change text,
-	p_status text, p_uid text)
-RETURNS void LANGUAGE plpgsql AS $$
-BEGIN
-	INSERT INTO calsync.changes (appointment_id, change, status, uid)
-	VALUES (p_id, p_change, p_status, p_uid);
-END
-$$;
 
 -- Announce up to p_max changes, oldest first, in one transaction; returns
 -- how many.  One notifier at a time, all hosts together: changes of one

@@ -38,13 +38,22 @@ BEGIN
 END
 $$;
 
--- Remember what calsync wrote on appointment p_id: the fields of n.
-CREATE OR REPLACE FUNCTION calsync.remember(p_id uuid, n calsync.state)
+-- Remember what calsync did to appointment p_id (p_change: created,
+-- updated or deleted), in one statement: the change, for the notifier
+-- (calsync.changes, sql/notify.sql), and what it wrote there, the fields
+-- of n, unless it deleted it (calsync.settled).
+DROP FUNCTION IF EXISTS calsync.remember(uuid, calsync.state);
+DROP FUNCTION IF EXISTS calsync.record_change(uuid, text, text, text);
+CREATE OR REPLACE FUNCTION calsync.remember(p_id uuid, p_change text,
+	n calsync.state, p_uid text)
 RETURNS void LANGUAGE plpgsql AS $$
 BEGIN
-	INSERT INTO calsync.settled AS s VALUES (p_id, n.scheduled_at,
+	WITH change AS (INSERT INTO calsync.changes (appointment_id, change,
+	    status, uid) VALUES (p_id, p_change, n.status, p_uid))
+	INSERT INTO calsync.settled AS s SELECT p_id, n.scheduled_at,
 	    n.duration_minutes, n.location, n.status, n.cancellation_reason,
-	    n.cancelled_at, n.notes)
+	    n.cancelled_at, n.notes
+	WHERE p_change <> 'deleted'
 	ON CONFLICT ON CONSTRAINT settled_pkey DO UPDATE SET
 	    scheduled_at = excluded.scheduled_at,
 	    duration_minutes = excluded.duration_minutes,
@@ -116,8 +125,7 @@ BEGIN
 	WHERE a.id = p_id;
 	IF FOUND THEN
 		changed := true;
-		PERFORM calsync.record_change(p_id, 'updated', n.status, p_uid);
-		PERFORM calsync.remember(p_id, n);
+		PERFORM calsync.remember(p_id, 'updated', n, p_uid);
 	END IF;
 END
 $$;
@@ -179,8 +187,8 @@ BEGIN
 			IF FOUND THEN
 				changed := true;
 				v_done := v_done || v_other;
-				PERFORM calsync.record_change(v_other, 'deleted',
-				    NULL, p_uids[1]);
+				PERFORM calsync.remember(v_other, 'deleted', NULL,
+				    p_uids[1]);
 			END IF;
 		END LOOP;
 		IF v_id IS NULL THEN
@@ -194,9 +202,7 @@ BEGIN
 			    n.cancelled_at, v_now, v_now)
 			RETURNING id INTO v_id;
 			changed := true;
-			PERFORM calsync.record_change(v_id, 'created', n.status,
-			    p_uids[1]);
-			PERFORM calsync.remember(v_id, n);
+			PERFORM calsync.remember(v_id, 'created', n, p_uids[1]);
 		ELSE
 			v_write := calsync.write_moved(v_id, n, p_uids[1]);
 			changed := changed OR v_write.changed;
