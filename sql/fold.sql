@@ -127,11 +127,15 @@ $$;
 -- The appointments the events of a booking make, folded in clock order.
 -- A group class makes one per seat: each student from the BOOKING_CREATED
 -- of their seat, cancelled when they leave (or the class is cancelled
--- whole); a booking's other fields are the class's, shared.
+-- whole); a booking's other fields are the class's, shared.  The booking
+-- as a whole comes first.  An array, not a set of rows: its caller assigns
+-- it without a query of its own.
+DROP FUNCTION IF EXISTS calsync.fold(text[]);
 CREATE OR REPLACE FUNCTION calsync.fold(p_uids text[])
-RETURNS SETOF calsync.state
+RETURNS calsync.state[]
 LANGUAGE plpgsql STABLE AS $$
 DECLARE
+	v_out		calsync.state[];
 	e		calsync.events%ROWTYPE;
 	v_base		calsync.events%ROWTYPE;	-- what appointments are made of
 	v_uids		text[] := '{}';
@@ -350,10 +354,10 @@ BEGIN
 			    v_base.student_id, v_base.attendee_emails);
 		END IF;
 	END IF;
-	RETURN NEXT r;		-- the booking as a whole
+	v_out := ARRAY[r];	-- the booking as a whole
 	-- v_status NULL: only requests, not approved.
 	IF v_base.id IS NULL OR r.unmatched IS NOT NULL OR v_status IS NULL THEN
-		RETURN;
+		RETURN v_out;
 	END IF;
 
 	r.trainer_id := v_trainer;
@@ -385,7 +389,8 @@ BEGIN
 		-- One who left the class: their reason, when they left.
 		r.cancellation_reason := coalesce(v_why[i], v_reason);
 		r.cancelled_at := coalesce(v_left[i], v_cancelled);
-		RETURN NEXT r;
+		v_out := v_out || r;
 	END LOOP;
+	RETURN v_out;
 END
 $$;

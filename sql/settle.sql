@@ -162,7 +162,7 @@ BEGIN
 		v_appts := ARRAY(SELECT a FROM public.appointments a
 		    WHERE a.id = ANY (v_ids) ORDER BY a.inserted_at, a.id);
 	END IF;
-	FOR n IN SELECT * FROM calsync.fold(p_uids) LOOP
+	FOREACH n IN ARRAY calsync.fold(p_uids) LOOP
 		IF n.student_id IS NULL THEN
 			w := n;
 			unmatched := n.unmatched;

@@ -137,7 +137,7 @@ static const char replay_sql[] =
 
 /*
  * What calsync makes of a booking now (calsyncctl reconcile): the fold of
- * its events as a whole (calsync.fold's row without a student), whether
+ * its events as a whole (calsync.fold's state without a student), whether
  * an appointment came of it, and whether uid $2 is linked to it.
  */
 static const char known_sql[] =
@@ -147,7 +147,8 @@ static const char known_sql[] =
 	" WHERE b.uid OPERATOR(pg_catalog.=) ANY (l.u)),"
 	" $2::pg_catalog.text OPERATOR(pg_catalog.=) ANY (l.u)"
 	" FROM calsync.linked_uids(ARRAY[$1::pg_catalog.text]) AS l (u),"
-	" calsync.fold(l.u) AS w WHERE w.student_id IS NULL";
+	" pg_catalog.unnest(calsync.fold(l.u)) AS w"
+	" WHERE w.student_id IS NULL";
 
 static const char replayed_sql[] =
 	"UPDATE calsync.deliveries SET outcome = $2, detail = $3,"
