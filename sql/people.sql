@@ -10,20 +10,7 @@
 -- engine's plans keep: then a lookup reads every student
 -- (tests/sql/growth.sql).
 
--- The user with this email and role, the email matched without regard to
--- case.  The exact address is tried first, through users_email_index; only
--- when it is not there (a guest, another case) are users compared in lower
--- case (calsync.user_by_email_any_case).
-CREATE OR REPLACE FUNCTION calsync.user_by_email(p_email text, p_role text)
-RETURNS uuid LANGUAGE plpgsql STABLE AS $$
-DECLARE
-	v_id	uuid;
-BEGIN
-	SELECT CASE WHEN u.role = p_role THEN u.id END INTO v_id
-	FROM public.users u WHERE u.email = p_email;
-	RETURN coalesce(v_id, calsync.user_by_email_any_case(p_email, p_role));
-END
-$$;
+DROP FUNCTION IF EXISTS calsync.user_by_email(text, text);
 
 -- The user with this email in any case, and this role: a scan, as an
 -- index on lower(email) would be an object in the application's schema.
@@ -62,15 +49,24 @@ END
 $$;
 
 -- The trainer of a booking: metadata.trainer_id if sent (checked, not
--- trusted), else the organizer's email.
+-- trusted), else the organizer's email, matched without regard to case.
+-- The exact address is tried first, through users_email_index; only when
+-- it is not there (another case) are users compared in lower case
+-- (calsync.user_by_email_any_case).
 CREATE OR REPLACE FUNCTION calsync.find_trainer(p_id uuid, p_email text)
 RETURNS uuid LANGUAGE plpgsql STABLE AS $$
+DECLARE
+	v_id	uuid;
 BEGIN
 	IF p_id IS NOT NULL THEN
-		RETURN (SELECT CASE WHEN u.role = 'trainer' THEN u.id END
-		    FROM public.users u WHERE u.id = p_id);
+		SELECT CASE WHEN u.role = 'trainer' THEN u.id END INTO v_id
+		FROM public.users u WHERE u.id = p_id;
+		RETURN v_id;
 	END IF;
-	RETURN calsync.user_by_email(p_email, 'trainer');
+	SELECT CASE WHEN u.role = 'trainer' THEN u.id END INTO v_id
+	FROM public.users u WHERE u.email = p_email;
+	RETURN coalesce(v_id, calsync.user_by_email_any_case(p_email,
+	    'trainer'));
 END
 $$;
 
@@ -78,10 +74,10 @@ $$;
 -- attendee whose email is a student's, in order (the booker first): one
 -- appointment each; ids NULL if none is.  With each, the email it was
 -- booked with, in lower case.  The exact addresses are looked up as
--- calsync.user_by_email looks one up, all in one statement (an attendee at
+-- calsync.find_trainer looks one up, all in one statement (an attendee at
 -- a time was a call and a statement each); the others, a guest or another
--- case, in any case.  The trainer's one address keeps user_by_email's
--- plain lookup: through this one statement it cost 1.4% more a delivery
+-- case, in any case.  The trainer's one address keeps its own lookup:
+-- looked up in this one statement too, it cost 1.4% more a delivery
 -- (bench/run --instructions).  One row of arrays, not a set of rows: a
 -- caller assigns it without a query of its own.
 DROP FUNCTION IF EXISTS calsync.find_students(uuid, text[]);
