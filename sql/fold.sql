@@ -15,7 +15,7 @@ CREATE TYPE calsync.state AS (
 	status			varchar(255),
 	cancellation_reason	text,
 	cancelled_at		timestamp(0),
-	appointment_type	varchar(255),
+	event_types		text[],	-- its event type's title and slug
 	notes			text,
 	unmatched		text
 );
@@ -363,10 +363,7 @@ BEGIN
 	r.trainer_id := v_trainer;
 	r.scheduled_at := coalesce(v_start, v_base.start_at);
 	r.duration_minutes := coalesce(v_duration, 60);
-	r.appointment_type := (SELECT t.appointment_type
-	    FROM calsync.event_types t
-	    WHERE t.name IN (lower(v_base.event_type), lower(v_base.event_slug))
-	    ORDER BY t.name = lower(v_base.event_type) DESC LIMIT 1);
+	r.event_types := ARRAY[lower(v_base.event_type), lower(v_base.event_slug)];
 	FOR i IN 1 .. cardinality(v_ids) LOOP
 		r.student_id := v_ids[i];
 		-- Notes: the "cal.com:<uid>" lines (the Phoenix app finds

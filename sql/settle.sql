@@ -197,7 +197,13 @@ BEGIN
 			    location, notes, cancellation_reason, cancelled_at,
 			    inserted_at, updated_at)
 			VALUES (n.trainer_id, n.student_id, n.scheduled_at,
-			    n.duration_minutes, n.status, n.appointment_type,
+			    n.duration_minutes, n.status,
+			    -- What calsync.event_types maps the event type's
+			    -- title to, else its slug: read only here, as
+			    -- calsync never writes appointment_type again.
+			    (SELECT t.appointment_type FROM calsync.event_types t
+			    WHERE t.name = ANY (n.event_types)
+			    ORDER BY t.name = n.event_types[1] DESC LIMIT 1),
 			    n.location, n.notes, n.cancellation_reason,
 			    n.cancelled_at, v_now, v_now)
 			RETURNING id INTO v_id;

@@ -237,3 +237,28 @@ SELECT is(calsync.merge_notes(E'cal.com:a\nTrainer: x', E'cal.com:a',
     '... nothing new: the trainer''s notes as they are');
 SELECT is(calsync.merge_notes(NULL, E'cal.com:a', E'cal.com:a\ncal.com:b'),
     'cal.com:b', '... notes the trainer emptied: only the new lines');
+
+-- --- appointment_type: calsync.event_types maps the event type's title,
+-- else its slug, in any case; neither mapped, NULL.  Set when the
+-- appointment is made, never again.
+SELECT is((SELECT (pg_temp.appt('sql-type-title')).appointment_type
+    FROM pg_temp.deliver('BOOKING_CREATED', 'sql-type-title',
+    '2027-02-01 09:00+00', p_with => '{"event_type": "TRIAL Session",
+    "event_slug": "physical-assessment"}')), 'trial',
+    'appointment_type: the title''s, in any case, before the slug''s');
+SELECT is((SELECT (pg_temp.appt('sql-type-slug')).appointment_type
+    FROM pg_temp.deliver('BOOKING_CREATED', 'sql-type-slug',
+    '2027-02-01 09:00+00', p_with => '{"event_type": "Avaliação",
+    "event_slug": "Physical-Assessment"}')), 'assessment',
+    'appointment_type: the slug''s when the title is not mapped');
+SELECT is((SELECT row(o.outcome, (pg_temp.appt('sql-type-none')).appointment_type)::text
+    FROM pg_temp.deliver('BOOKING_CREATED', 'sql-type-none',
+    '2027-02-01 09:00+00', p_with => '{"event_type": "Yoga",
+    "event_slug": "yoga"}') o), row('applied', NULL)::text,
+    'appointment_type: neither mapped, NULL');
+SELECT is((SELECT row(o.outcome, (pg_temp.appt('sql-type-title')).appointment_type)::text
+    FROM pg_temp.deliver('BOOKING_RESCHEDULED', 'sql-type-title2',
+    '2027-02-02 09:00+00', p_reschedule_uid => 'sql-type-title',
+    p_with => '{"event_type": "Physical Assessment"}') o),
+    row('applied', 'trial')::text,
+    'appointment_type: a reschedule to another type leaves it as made');
