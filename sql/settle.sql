@@ -63,8 +63,9 @@ BEGIN
 END
 $$;
 
--- Write on appointment p_id the fields of n that moved since calsync last
--- wrote them (calsync.settled): what the trainer edited stays unless
+-- Write on appointment a (read and locked by calsync.settle) the fields
+-- of n that moved since calsync last wrote them (calsync.settled): what
+-- the trainer edited stays unless
 -- Cal.com changes that field again.  n for the booking as a whole (an
 -- appointment no event made: student_id NULL) says only what its events
 -- say: where it has no time, length, place or status, those stay, and it
@@ -72,18 +73,15 @@ $$;
 -- appointment when it left it as it is because calsync does not write that
 -- status (calsync.writes_status).
 DROP FUNCTION IF EXISTS calsync.write_moved(uuid, calsync.state, text);
-CREATE OR REPLACE FUNCTION calsync.write_moved(p_id uuid, n calsync.state,
-	p_uid text, OUT changed boolean, OUT kept text)
+CREATE OR REPLACE FUNCTION calsync.write_moved(a public.appointments,
+	n calsync.state, p_uid text, OUT changed boolean, OUT kept text)
 LANGUAGE plpgsql AS $$
 DECLARE
 	sh	calsync.settled%ROWTYPE;
-	v_status text;
 	v_now	timestamp(0) := now() AT TIME ZONE 'UTC';
 BEGIN
 	changed := false;
-	SELECT a.status INTO v_status FROM public.appointments a
-	WHERE a.id = p_id FOR UPDATE;
-	SELECT * INTO sh FROM calsync.settled s WHERE s.appointment_id = p_id;
+	SELECT * INTO sh FROM calsync.settled s WHERE s.appointment_id = a.id;
 	IF n.student_id IS NULL THEN
 		n.scheduled_at := coalesce(n.scheduled_at, sh.scheduled_at);
 		n.duration_minutes := coalesce(n.duration_minutes,
@@ -98,34 +96,34 @@ BEGIN
 	    sh.cancellation_reason, sh.cancelled_at, sh.notes) THEN
 		RETURN;
 	END IF;
-	IF NOT calsync.writes_status(v_status) THEN
-		kept := v_status;
+	IF NOT calsync.writes_status(a.status) THEN
+		kept := a.status;
 		RETURN;
 	END IF;
-	UPDATE public.appointments a SET
+	UPDATE public.appointments x SET
 	    scheduled_at = CASE WHEN n.scheduled_at IS DISTINCT FROM
-	        sh.scheduled_at THEN n.scheduled_at ELSE a.scheduled_at END,
+	        sh.scheduled_at THEN n.scheduled_at ELSE x.scheduled_at END,
 	    duration_minutes = CASE WHEN n.duration_minutes IS DISTINCT
 	        FROM sh.duration_minutes THEN n.duration_minutes
-	        ELSE a.duration_minutes END,
+	        ELSE x.duration_minutes END,
 	    location = CASE WHEN n.location IS DISTINCT FROM sh.location
-	        THEN n.location ELSE a.location END,
+	        THEN n.location ELSE x.location END,
 	    status = CASE WHEN n.status IS DISTINCT FROM sh.status
-	        THEN n.status ELSE a.status END,
+	        THEN n.status ELSE x.status END,
 	    cancellation_reason = CASE WHEN (n.status, n.cancellation_reason)
 	        IS DISTINCT FROM (sh.status, sh.cancellation_reason)
-	        THEN n.cancellation_reason ELSE a.cancellation_reason END,
+	        THEN n.cancellation_reason ELSE x.cancellation_reason END,
 	    cancelled_at = CASE WHEN (n.status, n.cancelled_at) IS
 	        DISTINCT FROM (sh.status, sh.cancelled_at)
-	        THEN n.cancelled_at ELSE a.cancelled_at END,
+	        THEN n.cancelled_at ELSE x.cancelled_at END,
 	    notes = CASE WHEN n.notes IS DISTINCT FROM sh.notes
-	        THEN calsync.merge_notes(a.notes, sh.notes, n.notes)
-	        ELSE a.notes END,
+	        THEN calsync.merge_notes(x.notes, sh.notes, n.notes)
+	        ELSE x.notes END,
 	    updated_at = v_now
-	WHERE a.id = p_id;
+	WHERE x.id = a.id;
 	IF FOUND THEN
 		changed := true;
-		PERFORM calsync.remember(p_id, 'updated', n, p_uid);
+		PERFORM calsync.remember(a.id, 'updated', n, p_uid);
 	END IF;
 END
 $$;
@@ -155,12 +153,15 @@ DECLARE
 	v_ids	uuid[] := ARRAY(SELECT b.appointment_id FROM calsync.bookings b
 		    WHERE b.uid = ANY (p_uids));
 	v_appts	public.appointments[] := '{}';
-	v_appt	public.appointments;
+	v_mine	integer;		-- the student's, in v_appts
 BEGIN
 	changed := false;
 	IF cardinality(v_ids) > 0 THEN	-- none for a new booking
+		-- Locked until the transaction ends: the trainer's edits in GA
+		-- Personal wait, and what calsync compares is what it writes over.
 		v_appts := ARRAY(SELECT a FROM public.appointments a
-		    WHERE a.id = ANY (v_ids) ORDER BY a.inserted_at, a.id);
+		    WHERE a.id = ANY (v_ids) ORDER BY a.inserted_at, a.id
+		    FOR UPDATE);
 	END IF;
 	FOREACH n IN ARRAY calsync.fold(p_uids) LOOP
 		IF n.student_id IS NULL THEN
@@ -171,14 +172,14 @@ BEGIN
 		-- Two parts of a booking that met late (a reschedule before its
 		-- original) may each have made one: keep the first, drop the
 		-- others calsync made.
-		v_id := NULL;
-		FOREACH v_appt IN ARRAY v_appts LOOP
-			CONTINUE WHEN v_appt.student_id <> n.student_id;
-			v_other := v_appt.id;
-			IF v_id IS NULL THEN
-				v_id := v_other;
+		v_mine := NULL;
+		FOR i IN 1 .. coalesce(cardinality(v_appts), 0) LOOP
+			CONTINUE WHEN (v_appts[i]).student_id <> n.student_id;
+			IF v_mine IS NULL THEN
+				v_mine := i;
 				CONTINUE;
 			END IF;
+			v_other := (v_appts[i]).id;
 			-- Never a session the trainer marked held.
 			DELETE FROM public.appointments a WHERE a.id = v_other
 			    AND calsync.writes_status(a.status)
@@ -191,7 +192,7 @@ BEGIN
 				    p_uids[1]);
 			END IF;
 		END LOOP;
-		IF v_id IS NULL THEN
+		IF v_mine IS NULL THEN
 			INSERT INTO public.appointments (trainer_id, student_id,
 			    scheduled_at, duration_minutes, status, appointment_type,
 			    location, notes, cancellation_reason, cancelled_at,
@@ -210,7 +211,9 @@ BEGIN
 			changed := true;
 			PERFORM calsync.remember(v_id, 'created', n, p_uids[1]);
 		ELSE
-			v_write := calsync.write_moved(v_id, n, p_uids[1]);
+			v_id := (v_appts[v_mine]).id;
+			v_write := calsync.write_moved(v_appts[v_mine], n,
+			    p_uids[1]);
 			changed := changed OR v_write.changed;
 			kept := coalesce(kept, v_write.kept);
 		END IF;
@@ -222,13 +225,12 @@ BEGIN
 
 	-- Appointments no event made (the Phoenix handler's): what the events
 	-- say of the booking as a whole.
-	FOREACH v_id IN ARRAY v_ids LOOP
-		CONTINUE WHEN v_id = ANY (v_done);
-		v_done := v_done || v_id;
-		v_write := calsync.write_moved(v_id, w, p_uids[1]);
+	FOR i IN 1 .. coalesce(cardinality(v_appts), 0) LOOP
+		CONTINUE WHEN (v_appts[i]).id = ANY (v_done);
+		v_write := calsync.write_moved(v_appts[i], w, p_uids[1]);
 		changed := changed OR v_write.changed;
 		kept := coalesce(kept, v_write.kept);
-		appointment_id := coalesce(appointment_id, v_id);
+		appointment_id := coalesce(appointment_id, (v_appts[i]).id);
 	END LOOP;
 END
 $$;
