@@ -76,3 +76,11 @@ SELECT NOT EXISTS (SELECT FROM calsync.schema_version WHERE version = 6)
 \ir migrations/006-delivery.sql
 INSERT INTO calsync.schema_version (version) VALUES (6);
 \endif
+
+-- 7: calsync.deliveries.event_id no longer checked against calsync.events.
+SELECT NOT EXISTS (SELECT FROM calsync.schema_version WHERE version = 7)
+	AS missing \gset
+\if :missing
+\ir migrations/007-journal-event.sql
+INSERT INTO calsync.schema_version (version) VALUES (7);
+\endif

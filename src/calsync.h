@@ -11,7 +11,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#define CALSYNC_SCHEMA_VERSION	6
+#define CALSYNC_SCHEMA_VERSION	7
 #define WEBHOOK_PATH		"/api/v1/webhooks/calcom"
 #define MAX_BODY_DEFAULT	(1024 * 1024)
 #define MAX_ATTENDEES		100

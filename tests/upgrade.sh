@@ -134,9 +134,12 @@ load "$top_srcdir/sql/calsync.sql"
 rc=$?
 t_is "today's calsync.sql loads on the database at version 2" "$rc" 0
 [ "$rc" = 0 ] || sed 's/^/# /' "$STACK_DIR/upgrade-sql.log"
-t_is "schema_version: 1 to 6" \
+t_is "schema_version: 1 to 7" \
     "$(sql "SELECT string_agg(version::text, ',' ORDER BY version) FROM calsync.schema_version")" \
-    "1,2,3,4,5,6"
+    "1,2,3,4,5,6,7"
+t_is "version 7: the journal's event_id checked against no foreign key" \
+    "$(sql "SELECT count(*) FROM pg_catalog.pg_constraint
+        WHERE conrelid = 'calsync.deliveries'::regclass AND contype = 'f'")" 0
 t_is "versions 1 and 2 kept as they were recorded" "$(versions 2)" "$v2_versions"
 t_is "every row kept" "$(counts)" "$before"
 t_is "the booking created under v2: as it was" \
@@ -180,7 +183,7 @@ t_is "... every row as many" "$(counts)" "$before"
 stack_restart_calsync 1 >&2 || t_bail "calsync did not start on the upgraded database"
 out=$(ctl check 2>&1)
 t_is "calsyncctl check on the upgraded database: exit 0" "$?" 0
-t_like "... at version 6" "$out" "schema version 6$"
+t_like "... at version 7" "$out" "schema version 7$"
 post "$(body cancelled UID="$a" CREATED_AT=2027-01-13T09:00:00.000Z REASON='Ill')"
 t_is "a cancel of the booking created under v2: 200" "$STATUS" 200
 t_is "... applied" "$(outcome "$a" BOOKING_CANCELLED)" applied
