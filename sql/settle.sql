@@ -65,13 +65,13 @@ $$;
 
 -- Write on appointment a (read and locked by calsync.settle) the fields
 -- of n that moved since calsync last wrote them (calsync.settled): what
--- the trainer edited stays unless
--- Cal.com changes that field again.  n for the booking as a whole (an
--- appointment no event made: student_id NULL) says only what its events
--- say: where it has no time, length, place or status, those stay, and it
--- never writes notes.  Returns whether it wrote, and the status of the
--- appointment when it left it as it is because calsync does not write that
--- status (calsync.writes_status).
+-- the trainer edited stays unless Cal.com changes that field again.  n
+-- for the booking as a whole (an appointment no event made: student_id
+-- NULL) says only what its events say: where it has no time, length,
+-- place or status, those stay, and it never writes notes.  Returns
+-- whether it wrote, and the status of the appointment when it left it as
+-- it is because calsync does not write that status
+-- (calsync.writes_status).
 DROP FUNCTION IF EXISTS calsync.write_moved(uuid, calsync.state, text);
 CREATE OR REPLACE FUNCTION calsync.write_moved(a public.appointments,
 	n calsync.state, p_uid text, OUT changed boolean, OUT kept text)
