@@ -92,6 +92,33 @@ t_ok "a new calsync starts over the stale socket" stack_restart_calsync 2
 fcgi "$f"
 t_is "... and answers" "$STATUS" 200
 
+# --- a booking rescheduled (two uids, linked), and a delivery for each
+# uid at once.  Each locks its own uid and then the other: the one whose
+# uid sorts first waits for the other's lock, the other starts again.
+# Both used to give up and start again, in step, until calsync spooled
+# them: here the other holds its lock for 2 s, longer than calsync's
+# retries last.
+u1=$(new_uid)
+u2=$(new_uid)
+lo=$(sql "SELECT least('$u1'::text, '$u2')")
+hi=$(sql "SELECT greatest('$u1'::text, '$u2')")
+fcgi "$(body created UID="$lo")"
+t_is "a booking: 200" "$STATUS" 200
+fcgi "$(body rescheduled UID="$hi" ORIG="$lo" START=2027-03-09T10:00:00Z \
+    END=2027-03-09T11:00:00Z)"
+t_is "... rescheduled, a new uid: 200" "$STATUS" 200
+stack_psql -c "SELECT pg_advisory_xact_lock(hashtextextended('$hi', 7710585)),
+    pg_sleep(2)" >/dev/null &
+holder=$!
+until_sql "SELECT count(*) > 0 FROM pg_locks WHERE locktype = 'advisory' AND granted"
+fcgi "$(body cancelled UID="$lo")"
+t_is "a delivery of its first uid while its second is held: 200" "$STATUS" 200
+t_like "... applied, not spooled" "$ANSWER" '"status":"applied"'
+wait "$holder"
+t_is "... the booking cancelled" "$(sql "SELECT string_agg(a.status, ',')
+    FROM public.appointments a WHERE a.id IN (SELECT b.appointment_id
+    FROM calsync.bookings b WHERE b.uid = '$hi')")" cancelled
+
 # --- start-up refusals: one line, non-zero
 refuse()	# refuse NAME PATTERN ENV... -- ARGS...
 {
