@@ -41,38 +41,32 @@ END
 $$;
 
 -- Lock a booking: its uids and every uid linked to them.  Two deliveries
--- of one booking wait for each other here, and never in a cycle: every
--- lock a delivery waits for sorts after every lock it holds.  The uids it
--- is given come first, in sorted order.  Any delivery of the booking locks
--- those uids too, as the closure of its own; so what the walk after them
--- finds is as the last of them committed it.  A uid it links that sorts
--- after all it holds is waited for as well; one that sorts before is taken
--- only if free, and if another delivery holds it (one given that uid, or
--- a link committed meanwhile), this one starts again (a serialization
--- failure, which calsync retries) while the other, which waits, goes on.
--- Were both to give up (two deliveries of one booking at once, each given
--- one of its uids), both would again at every retry, until calsync
--- spooled them (tests/pool.sh); were both to wait, they would deadlock,
--- which costs a second to detect.  Walking before locking as well cost a
--- walk a delivery.
+-- of one booking wait for each other here, and never in a cycle, by one
+-- rule: a uid is waited for when it sorts after every lock the delivery
+-- holds, and taken only if free when it sorts before.  The uids it is
+-- given come first, in sorted order, so each is waited for; any delivery
+-- of the booking locks those uids too, as the closure of its own, so what
+-- the walk after them finds is as the last of them committed it.  If
+-- another delivery holds a linked uid that sorts before (one given that
+-- uid, or a link committed meanwhile), this one starts again (a
+-- serialization failure, which calsync retries) while the other, which
+-- waits, goes on.  Were both to give up (two deliveries of one booking at
+-- once, each given one of its uids), both would again at every retry,
+-- until calsync spooled them (tests/pool.sh); were both to wait, they
+-- would deadlock, which costs a second to detect.  Walking before locking
+-- as well cost a walk a delivery.
 CREATE OR REPLACE FUNCTION calsync.lock_booking(p_uids text[])
 RETURNS text[] LANGUAGE plpgsql AS $$
 DECLARE
-	v_all	text[] := array_remove(p_uids, NULL);
-	v_top	text;		-- the last lock taken in sorted order
-	v_now	text[];
+	v_all	text[] := '{}';	-- the uids locked
+	v_now	text[] := array_remove(p_uids, NULL);
+	v_top	text;		-- the last one waited for
 	u	text;
 BEGIN
-	FOR u IN SELECT DISTINCT x FROM unnest(v_all) x ORDER BY x LOOP
-		PERFORM pg_advisory_xact_lock(hashtextextended(u, 7710585));
-		v_top := u;
-	END LOOP;
 	LOOP
-		v_now := calsync.linked_uids(v_all);
-		EXIT WHEN v_now <@ v_all;
-		FOR u IN SELECT x FROM unnest(v_now) x
+		FOR u IN SELECT DISTINCT x FROM unnest(v_now) x
 		    WHERE NOT x = ANY (v_all) ORDER BY x LOOP
-			IF u > v_top THEN
+			IF v_top IS NULL OR u > v_top THEN
 				PERFORM pg_advisory_xact_lock(
 				    hashtextextended(u, 7710585));
 				v_top := u;
@@ -84,6 +78,8 @@ BEGIN
 			END IF;
 		END LOOP;
 		v_all := v_now;
+		v_now := calsync.linked_uids(v_all);
+		EXIT WHEN v_now <@ v_all;
 	END LOOP;
 	RETURN v_now;
 END
